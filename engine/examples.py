@@ -1,0 +1,95 @@
+"""Rule examples: every rule ships deals on which it must fire and deals on which it must not.
+
+Like semgrep's rule tests, the examples live next to the rule, so a trainer who changes a
+condition sees at once which of its own cases broke. An example is a fragment of a deal file;
+``name`` and ``account`` may be left out. ``expect: {stakeholders: [...]}`` also checks whom the
+advice names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine import advice as advice_mod
+from engine import deal as deal_mod
+from engine.kb import KnowledgeBase
+from engine.problems import InputError, Path
+from engine.rulelang import Rule
+from engine.runner import Advisor
+from engine.vocabulary import LANGS
+from engine.yamlsource import Document
+
+KINDS = ("fires", "silent")
+
+
+@dataclass
+class Result:
+    rule: Rule
+    kind: str
+    index: int
+    failure: str | None
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+    @property
+    def name(self) -> str:
+        return f"{self.rule.id}::{self.kind}[{self.index}]"
+
+    def location(self) -> str:
+        line, column = self.rule.document.locate(self.rule.path + ("examples", self.kind, self.index))
+        return f"{self.rule.file}:{line}:{column}"
+
+
+def example_deal(rule: Rule, kind: str, index: int, kb: KnowledgeBase) -> tuple[deal_mod.Deal, dict[str, Any]]:
+    """The deal an example describes, validated like a user's deal file."""
+    raw = dict(rule.model.examples.model_dump()[kind][index])
+    expect = raw.pop("expect", None) or {}
+    raw.setdefault("name", f"example {rule.id}")
+    raw.setdefault("account", {"name": "example account"})
+    prefix: Path = rule.path + ("examples", kind, index)
+    positions = {path[len(prefix):]: where for path, where in rule.document.positions.items() if path[:len(prefix)] == prefix}
+    return deal_mod.validate(Document(rule.file, raw, positions), kb.vocabulary), expect
+
+
+def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
+    kb = advisor.kb
+    try:
+        deal, expect = example_deal(rule, kind, index, kb)
+    except InputError as err:
+        where = "; ".join(f"{p.path}: {p.message}" for p in err.problems)
+        return Result(rule, kind, index, f"the example is not a valid deal: {where}")
+    outcome = advisor.run(deal)
+    fired = [f for f in outcome.firings if f.rule.id == rule.id]
+    if kind == "silent":
+        return Result(rule, kind, index, _fired_message(fired) if fired else None)
+    if not fired:
+        return Result(rule, kind, index, "the rule did not fire")
+    if rule.derives:
+        return Result(rule, kind, index, None)
+    advice = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang) if a.rule == rule.id]
+    named = [a.stakeholders for a in advice]
+    wanted = expect.get("stakeholders")
+    if wanted is not None and wanted not in named:
+        return Result(rule, kind, index, f"the advice should name {wanted}, but it names {named}")
+    if not advice:
+        return Result(rule, kind, index, "the rule fired but its advice gave way to a more specific rule")
+    return Result(rule, kind, index, None)
+
+
+def _fired_message(fired: list) -> str:
+    facts = "; ".join(sorted({", ".join(f"{k}={v.get('name', v)}" for k, v in f.facts.items()) for f in fired}))
+    return f"the rule fired but should not have (matched: {facts})"
+
+
+def run_all(advisor: Advisor, rule_ids: set[str] | None = None) -> list[Result]:
+    results = []
+    for rule in advisor.kb.rules:
+        if rule_ids and rule.id not in rule_ids:
+            continue
+        for kind in KINDS:
+            for index in range(len(getattr(rule.model.examples, kind))):
+                results.append(run_example(advisor, rule, kind, index))
+    return results

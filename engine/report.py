@@ -1,0 +1,42 @@
+"""Rendering advice for people and programs: text for a terminal, Markdown, or JSON.
+
+The text and Markdown layouts are Jinja templates in ``kb/templates`` (a company layer may
+replace them); JSON follows the public output contract (``dealcoach.advice/1``) exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.advice import CATEGORIES, SCHEMA_ID, Advice
+from engine.deal import Deal
+from engine.kb import KnowledgeBase
+from engine.vocabulary import Lang
+
+FORMATS = ("text", "markdown", "json")
+HEADLINE_COUNT = 3
+
+
+def document(deal: Deal, advice: list[Advice], lang: Lang, *, explain: bool = False) -> dict[str, Any]:
+    """The JSON document for one deal."""
+    return {"schema": SCHEMA_ID, "deal": deal.name, "lang": lang,
+            "advice": [a.as_json(explain) for a in advice]}
+
+
+def to_json(documents: list[dict[str, Any]]) -> str:
+    """One deal: its document. Several: a JSON array of documents, in the order given."""
+    payload: Any = documents[0] if len(documents) == 1 else documents
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+def render(kb: KnowledgeBase, fmt: str, deal: Deal, advice: list[Advice], lang: Lang, *, explain: bool = False) -> str:
+    """Text or Markdown for one deal: the three most important steps, then the rest by category."""
+    concepts = kb.concepts
+    items = [dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts])
+             for a in advice]
+    top, rest = items[:HEADLINE_COUNT], items[HEADLINE_COUNT:]
+    groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
+    template = kb.env.get_template("report.md.j2" if fmt == "markdown" else "report.text.j2")
+    return template.render(lang=lang, deal=deal.model_dump(), top=top,
+                           groups=[(c, items) for c, items in groups if items], explain=explain, total=len(items))

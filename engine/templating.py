@@ -1,0 +1,131 @@
+"""Jinja for untrusted templates: sandboxed, strict about undefined names, checked before use.
+
+Advice templates and report layouts are written by trainers, so they render in Jinja's
+``SandboxedEnvironment`` (no reaching into Python internals) with ``StrictUndefined`` (a typo is
+an error, not an empty string). :func:`check` finds the same mistakes statically, at load time,
+so a broken template is reported with its rule before any deal is advised.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.vocabulary import Vocabulary
+
+GLOBAL_NAMES = {"deal", "lang"}
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal: CJK characters are two columns wide."""
+    return sum(2 if _wide(ch) else 1 for ch in text)
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def tidy(text: str) -> str:
+    """Collapse the line breaks of a YAML block into single spaces, except between two Chinese
+    characters, where a space would show as a gap in the sentence."""
+    words = text.split()
+    out = words[0] if words else ""
+    for word in words[1:]:
+        out += word if _wide(out[-1]) and _wide(word[0]) else " " + word
+    return out
+
+
+def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None) -> str:
+    """Wrap mixed Chinese and English text to ``width`` columns.
+
+    Chinese has no spaces, so a line may break between any two CJK characters; English words
+    are kept whole.
+    """
+    lines: list[str] = []
+    prefix = indent if first is None else first
+    line = prefix
+    for token in _tokens(text):
+        if display_width(line) + display_width(token) > width and line.strip():
+            lines.append(line.rstrip())
+            line = indent
+            token = token.lstrip()
+        line += token
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _tokens(text: str) -> Iterable[str]:
+    """Words with their leading space, and single CJK characters."""
+    word = ""
+    for ch in " ".join(text.split()):
+        wide = _wide(ch)
+        if wide or ch == " ":
+            if word:
+                yield word
+            word = ""
+            if wide:
+                yield ch
+                continue
+        word += ch
+    if word:
+        yield word
+
+
+def make_environment(vocabulary: Vocabulary, template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader([str(d) for d in template_dirs]),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    @pass_context
+    def label(context: Context, value: Any, enum: str) -> str:
+        if isinstance(value, list | tuple):
+            return names(context, [vocabulary.label(enum, v, context["lang"]) for v in value])
+        return vocabulary.label(enum, value, context["lang"])
+
+    @pass_context
+    def names(context: Context, values: Iterable[Any]) -> str:
+        return ("、" if context["lang"] == "zh" else ", ").join(str(v) for v in values)
+
+    @pass_context
+    def money(context: Context, amount: float | None, currency: str = "") -> str:
+        if amount is None:
+            return "未知" if context["lang"] == "zh" else "unknown"
+        if context["lang"] == "zh" and amount >= 10_000:
+            return f"{amount / 10_000:,.4g}万{currency}".replace("CNY", "元")
+        return f"{amount:,.0f} {currency}".strip()
+
+    env.filters.update(label=label, names=names, money=money, wrap=wrap, width=display_width)
+    return env
+
+
+def check(env: SandboxedEnvironment, source: str, fields: Mapping[str, Iterable[str] | None]) -> list[str]:
+    """Problems with a template: syntax, names that are not in ``fields``, unknown attributes.
+
+    ``fields`` maps each name the template may use to its attributes (None: any attribute).
+    """
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as err:
+        return [f"template syntax error on line {err.lineno}: {err.message}"]
+    problems = []
+    for name in sorted(meta.find_undeclared_variables(tree) - set(fields)):
+        problems.append(f"template uses {name!r}, which this rule does not bind (available: {', '.join(sorted(fields))})")
+    for node in tree.find_all(nodes.Getattr):
+        if node.attr.startswith("_"):
+            problems.append(f"template reaches for {node.attr!r}; names starting with _ are not allowed")
+        elif isinstance(node.node, nodes.Name) and fields.get(node.node.name) is not None:
+            allowed = list(fields[node.node.name] or ())
+            if node.attr not in allowed:
+                problems.append(f"template uses {node.node.name}.{node.attr}, but {node.node.name} has no field {node.attr!r} (fields: {', '.join(allowed)})")
+    return problems
