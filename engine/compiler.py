@@ -13,6 +13,7 @@ all known before the run, so the runner counts them once per deal and declares t
 from __future__ import annotations
 
 import inspect
+from functools import cache
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from engine.compat import AND, AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngi
 from engine.compat import Rule as ExpertaRule
 from engine.facts import FactType, FieldSpec, Schema
 from engine.problems import Problem
+from engine.rete import TypeIndexedMatcher
 from engine.rulelang import Branch, Count, FieldTest, Negation, Pattern, Ref, Rule
 from engine.vocabulary import Vocabulary
 
@@ -49,8 +51,14 @@ def literal(value: Any, spec: FieldSpec) -> Any:
     return value
 
 
+@cache
 def predicate(op: str, expected: Any, spec: FieldSpec) -> Callable[[Any], bool]:
-    """A test of one field's value against a literal."""
+    """A test of one field's value against a literal.
+
+    Cached so that equal tests are the same object: experta shares an alpha node between rules
+    only when their checks compare equal, and a shared node is visited once per fact, not once
+    per rule.
+    """
     if isinstance(expected, tuple):
         expected = tuple(literal(v, spec) for v in expected)
     else:
@@ -253,6 +261,8 @@ def derived_key(fact_type: str, values: dict[str, Any]) -> DerivedKey:
 
 class PlaybookEngine(KnowledgeEngine):
     """The experta engine; compiled rules are attached to a subclass per knowledge base."""
+
+    __matcher__ = TypeIndexedMatcher
 
     def __init__(self) -> None:
         super().__init__()

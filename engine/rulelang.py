@@ -192,7 +192,8 @@ class _Parser:
             return None
         body = raw[keyword]
         if keyword in ("not", "exists"):
-            patterns = [self.pattern(p, path + (keyword, i)) for i, p in enumerate(_as_list(body))]
+            where = [path + (keyword, i) for i in range(len(body))] if isinstance(body, list) else [path + (keyword,)]
+            patterns = [self.pattern(p, at) for p, at in zip(_as_list(body), where, strict=True)]
             if any(p is None for p in patterns):
                 return None
             return Negation(patterns, keyword == "exists", path + (keyword,))  # type: ignore[arg-type]

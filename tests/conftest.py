@@ -1,0 +1,70 @@
+"""Shared fixtures: the built-in knowledge base, and small knowledge bases built for one test."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine import advice, deal, kb
+from engine.runner import Advisor
+from engine.yamlsource import Document
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def builtin() -> kb.KnowledgeBase:
+    return kb.load([kb.builtin_dir()])
+
+
+@pytest.fixture(scope="session")
+def advisor(builtin: kb.KnowledgeBase) -> Advisor:
+    return Advisor(builtin)
+
+
+def base_layer(target: Path) -> Path:
+    """A knowledge base with the built-in vocabulary, derived types and concepts, but no rules."""
+    target.mkdir(parents=True, exist_ok=True)
+    source = kb.builtin_dir()
+    for name in ("vocabulary.yaml", "derived.yaml", "concepts.yaml"):
+        shutil.copy(source / name, target / name)
+    shutil.copytree(source / "templates", target / "templates")
+    (target / "rules").mkdir()
+    return target
+
+
+@pytest.fixture
+def write_rules(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a rules file into a fresh rule-less knowledge base and return the folder."""
+
+    def write(text: str, name: str = "test.yaml") -> Path:
+        layer = tmp_path / "kb"
+        if not layer.exists():
+            base_layer(layer)
+        (layer / "rules" / name).write_text(textwrap.dedent(text), encoding="utf-8")
+        return layer
+
+    return write
+
+
+@pytest.fixture
+def playbook(write_rules: Callable[[str], Path]) -> Callable[[str], Callable[[dict], list[advice.Advice]]]:
+    """Compile rules (YAML text) and return a function from a deal fragment to its English advice."""
+
+    def build(text: str) -> Callable[[dict], list[advice.Advice]]:
+        knowledge = kb.load([write_rules(text)])
+        runner = Advisor(knowledge)
+
+        def advise(fragment: dict) -> list[advice.Advice]:
+            data = {"name": "t", "account": {"name": "a"}, **fragment}
+            parsed = deal.validate(Document("t.yaml", data), knowledge.vocabulary)
+            return advice.build(runner.run(parsed), knowledge, "en", explain=True)
+
+        return advise
+
+    return build
