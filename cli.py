@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
 from engine import advice as advice_mod
 from engine import deal as deal_mod
-from engine import examples
+from engine import examples, report, trainer, whynot
 from engine import kb as kb_mod
-from engine import report
 from engine.problems import InputError
 from engine.runner import Advisor
 from engine.vocabulary import LANGS, Lang
@@ -40,16 +40,30 @@ def fail(problems: Sequence[object], summary: str | None = None) -> None:
         click.echo(summary, err=True)
 
 
-def load_kb(extra: Sequence[str]) -> kb_mod.KnowledgeBase:
+def load_kb(extra: Sequence[str], *, skip_invalid: bool = False) -> kb_mod.KnowledgeBase:
+    """The knowledge base, or exit 2 with every problem in it (run `dealcoach kb lint` for details)."""
     try:
-        return kb_mod.load(kb_mod.layer_dirs(extra))
+        knowledge = kb_mod.load(kb_mod.layer_dirs(extra), skip_invalid=skip_invalid)
     except InputError as err:
-        fail(err.problems, f"dealcoach: the knowledge base has {len(err.problems)} problem(s); nothing was advised.")
+        fail(
+            err.problems,
+            f"dealcoach: the knowledge base has {len(err.problems)} problem(s); nothing was done. "
+            "Fix them (dealcoach kb lint) or pass --skip-invalid to leave the broken rules out.",
+        )
         sys.exit(EXIT_INPUT)
+    skipped = sorted({p.rule or p.file for p in knowledge.skipped})
+    if skipped:
+        click.echo(f"dealcoach: skipped {len(skipped)} invalid rule(s): {', '.join(skipped)}", err=True)
+    return knowledge
 
 
-kb_option = click.option("--kb", "kb_dirs", multiple=True, type=click.Path(file_okay=False),
-                         help="A company knowledge-base folder layered on the built-in playbook (repeatable).")
+kb_option = click.option(
+    "--kb",
+    "kb_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A company knowledge-base folder layered on the built-in playbook (repeatable).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,17 +74,49 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="text", show_default=True,
-              help="text for a terminal, markdown for notes, json for programs.")
-@click.option("--lang", type=click.Choice(LANGS), default=None,
-              help="Language of the advice (default: zh in a Chinese locale, otherwise en).")
-@click.option("--top", type=click.IntRange(min=1), default=None, help="Show only the N most important pieces of advice.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(report.FORMATS),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for notes, json for programs.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    default=None,
+    help="Language of the advice (default: zh in a Chinese locale, otherwise en).",
+)
+@click.option(
+    "--top", type=click.IntRange(min=1), default=None, help="Show only the N most important pieces of advice."
+)
 @click.option("--explain", is_flag=True, help="Also show which rule derived each conclusion the advice rests on.")
+@click.option(
+    "--why-not",
+    "why_not",
+    metavar="RULE_ID",
+    default=None,
+    help="Instead of advice, say why RULE_ID did not fire: the first condition that failed.",
+)
+@click.option("--skip-invalid", is_flag=True, help="Leave out rules with problems instead of refusing to run.")
 @kb_option
-def advise(files: tuple[str, ...], fmt: str, lang: Lang | None, top: int | None, explain: bool, kb_dirs: tuple[str, ...]) -> None:
+def advise(
+    files: tuple[str, ...],
+    fmt: str,
+    lang: Lang | None,
+    top: int | None,
+    explain: bool,
+    why_not: str | None,
+    skip_invalid: bool,
+    kb_dirs: tuple[str, ...],
+) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
     lang = lang or default_lang()
-    kb = load_kb(kb_dirs)
+    kb = load_kb(kb_dirs, skip_invalid=skip_invalid)
+    if why_not is not None and why_not not in kb.rule_by_id:
+        fail([f"dealcoach: no rule with id {why_not!r} (see dealcoach kb list)"])
+        sys.exit(EXIT_INPUT)
     advisor = Advisor(kb)
     documents, texts, problems = [], [], []
     for source in files:
@@ -79,7 +125,11 @@ def advise(files: tuple[str, ...], fmt: str, lang: Lang | None, top: int | None,
         except InputError as err:
             problems += err.problems
             continue
-        advice = advice_mod.build(advisor.run(deal), kb, lang, explain=explain)[:top]
+        outcome = advisor.run(deal, keep_facts=why_not is not None)
+        if why_not is not None:
+            texts.append("\n".join([deal.name, *whynot.why_not(kb, outcome, why_not, lang)]) + "\n")
+            continue
+        advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
         if fmt == "json":
             documents.append(report.document(deal, advice, lang, explain=explain))
         else:
@@ -96,6 +146,73 @@ def advise(files: tuple[str, ...], fmt: str, lang: Lang | None, top: int | None,
 @main.group()
 def kb() -> None:
     """Check and test the playbook (the knowledge base)."""
+
+
+@kb.command("lint")
+@kb_option
+def kb_lint(kb_dirs: tuple[str, ...]) -> None:
+    """Check every rule file of every layer and report all problems as FILE:LINE:COL: message."""
+    try:
+        knowledge = kb_mod.load(kb_mod.layer_dirs(kb_dirs))
+    except InputError as err:
+        for problem in err.problems:
+            click.echo(str(problem))
+        click.echo(f"{len(err.problems)} problem(s)")
+        sys.exit(1)
+    for line in trainer.layer_summary(knowledge):
+        click.echo(line)
+    click.echo(f"{len(knowledge.rules)} rules, no problems")
+
+
+@kb.command("list")
+@click.option("--category", default=None, help="Only rules of this category.")
+@click.option("--concept", default=None, help="Only rules that cite this concept id.")
+@kb_option
+def kb_list(category: str | None, concept: str | None, kb_dirs: tuple[str, ...]) -> None:
+    """List the rules: id, category, priority (or derive), concepts, and layer if not built-in."""
+    for line in trainer.list_rules(load_kb(kb_dirs), category, concept):
+        click.echo(line)
+
+
+@kb.command("show")
+@click.argument("rule_id")
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the description.")
+@kb_option
+def kb_show(rule_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
+    """Show one rule in words: conditions, concepts, source, what it derives and who uses that."""
+    knowledge = load_kb(kb_dirs)
+    if rule_id not in knowledge.rule_by_id:
+        fail([f"dealcoach: no rule with id {rule_id!r} (see dealcoach kb list)"])
+        sys.exit(EXIT_INPUT)
+    for line in trainer.show_rule(knowledge, knowledge.rule_by_id[rule_id], lang or default_lang()):
+        click.echo(line)
+
+
+@kb.command("new")
+@click.argument("rule_id")
+@click.option("--category", required=True, help="The rule's category; the rule goes into rules/CATEGORY.yaml.")
+@kb_option
+def kb_new(rule_id: str, category: str, kb_dirs: tuple[str, ...]) -> None:
+    """Write a commented skeleton rule with examples, ready to edit (into the last --kb folder)."""
+    knowledge = load_kb(kb_dirs)
+    target = Path(kb_dirs[-1]) if kb_dirs else kb_mod.builtin_dir()
+    try:
+        path = trainer.new_rule(knowledge, target, rule_id, category)
+    except ValueError as err:
+        fail([f"dealcoach: {err}"])
+        sys.exit(EXIT_INPUT)
+    click.echo(f"wrote {rule_id} to {path}; edit it, then run: dealcoach kb test {rule_id}")
+
+
+@kb.command("coverage")
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of concept titles.")
+@kb_option
+def kb_coverage(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
+    """Concepts covered and not, rules no example deal exercises, rules per category."""
+    knowledge = load_kb(kb_dirs)
+    deals = sorted(kb_mod.scenarios_dir().glob("*.yaml"))
+    for line in trainer.coverage(knowledge, deals, lang or default_lang()):
+        click.echo(line)
 
 
 @kb.command("test")

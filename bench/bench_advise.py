@@ -37,20 +37,33 @@ def synthetic_deal(people: int, seed: int = 7) -> dict:
     """A deal with ``people`` stakeholders and a realistic spread of facts."""
     rng = random.Random(seed)
     names = [f"P{i:02d}" for i in range(people)]
-    stakeholders = [{
-        "name": name, "roles": rng.sample(ROLES, rng.randint(1, 2)), "attitude": rng.choice(ATTITUDES),
-        "style": rng.choice(STYLES), "influence": rng.randint(1, 5), "contacted": rng.random() < 0.5,
-        "org_need_met": rng.choice(TRISTATE), "personal_need_met": rng.choice(TRISTATE),
-        **({"reports_to": rng.choice(names[:i])} if i else {}),
-        **({"favors": "Rival"} if rng.random() < 0.2 else {}),
-    } for i, name in enumerate(names)]
+    stakeholders = [
+        {
+            "name": name,
+            "roles": rng.sample(ROLES, rng.randint(1, 2)),
+            "attitude": rng.choice(ATTITUDES),
+            "style": rng.choice(STYLES),
+            "influence": rng.randint(1, 5),
+            "contacted": rng.random() < 0.5,
+            "org_need_met": rng.choice(TRISTATE),
+            "personal_need_met": rng.choice(TRISTATE),
+            **({"reports_to": rng.choice(names[:i])} if i else {}),
+            **({"favors": "Rival"} if rng.random() < 0.2 else {}),
+        }
+        for i, name in enumerate(names)
+    ]
     return {
-        "name": f"bench {people}", "account": {"name": "Bench Corp", "loyalty": "client", "phase": "stabilize"},
-        "stage": "evaluation", "value": 2_000_000, "budget": {"status": "estimated"},
-        "decision": {"process_known": False}, "rep": {"style": "analytical"},
+        "name": f"bench {people}",
+        "account": {"name": "Bench Corp", "loyalty": "client", "phase": "stabilize"},
+        "stage": "evaluation",
+        "value": 2_000_000,
+        "budget": {"status": "estimated"},
+        "decision": {"process_known": False},
+        "rep": {"style": "analytical"},
         "competitors": [{"name": "Rival", "strength": "stronger", "incumbent": True}],
         "needs": [{"text": "uptime", "kind": "implicit", "owner": names[0]}],
-        "signals": ["price_objection", "competitor_quote"], "stakeholders": stakeholders,
+        "signals": ["price_objection", "competitor_quote"],
+        "stakeholders": stakeholders,
     }
 
 
@@ -77,8 +90,11 @@ def start_to_advice(runs: int) -> float:
         samples = []
         for _ in range(runs):
             start = time.perf_counter()
-            subprocess.run([sys.executable, str(ROOT / "cli.py"), "advise", str(path), "--format", "json"],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, str(ROOT / "cli.py"), "advise", str(path), "--format", "json"],
+                check=True,
+                capture_output=True,
+            )
             samples.append(time.perf_counter() - start)
     return median_ms(samples)
 
@@ -90,8 +106,10 @@ def main() -> None:
     start = time.perf_counter()
     knowledge = kb.load([kb.builtin_dir()])
     advisor = Advisor(knowledge)
-    print(f"rules: {len(knowledge.rules)}; load and compile the knowledge base: {(time.perf_counter() - start) * 1000:.0f} ms")
-    print(f"process start to advice (one deal, 8 stakeholders): median {start_to_advice(max(5, args.runs // 3)):.0f} ms")
+    load_ms = (time.perf_counter() - start) * 1000
+    print(f"rules: {len(knowledge.rules)}; load and compile the knowledge base: {load_ms:.0f} ms")
+    start_ms = start_to_advice(max(5, args.runs // 3))
+    print(f"process start to advice (one deal, 8 stakeholders): median {start_ms:.0f} ms")
     for people in (5, 20, 50):
         ms, count = engine_per_deal(advisor, knowledge, people, args.runs)
         print(f"engine per deal, {people:>2} stakeholders: median {ms:7.2f} ms ({count} pieces of advice)")

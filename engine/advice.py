@@ -10,23 +10,45 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from jinja2 import TemplateError
+
 from engine.compiler import Firing, bound_name, effective_op
 from engine.facts import FactType, FieldSpec, subject
 from engine.kb import KnowledgeBase
-from engine.rulelang import Count, FieldTest, Negation, Pattern, Ref
+from engine.problems import InputError
+from engine.rulelang import Count, FieldTest, Negation, Pattern, Ref, Rule
 from engine.runner import Outcome
 from engine.templating import tidy
 from engine.vocabulary import Lang
 
 PRIORITIES = ("high", "medium", "low")
-CATEGORIES = ("qualification", "information", "coverage", "relationship", "style", "needs",
-              "competition", "stage", "negotiation", "retention", "team")
+CATEGORIES = (
+    "qualification",
+    "information",
+    "coverage",
+    "relationship",
+    "style",
+    "needs",
+    "competition",
+    "stage",
+    "negotiation",
+    "retention",
+    "team",
+)
 SCHEMA_ID = "dealcoach.advice/1"
 
 _OPS = {
-    "eq": ("为", "is"), "ne": ("不为", "is not"), "in": ("属于", "is one of"), "not_in": ("不属于", "is not one of"),
-    "gt": (">", ">"), "gte": ("≥", "≥"), "lt": ("<", "<"), "lte": ("≤", "≤"),
-    "has": ("包含", "includes"), "has_any": ("包含任一", "includes any of"), "has_none": ("不包含", "includes none of"),
+    "eq": ("为", "is"),
+    "ne": ("不为", "is not"),
+    "in": ("属于", "is one of"),
+    "not_in": ("不属于", "is not one of"),
+    "gt": (">", ">"),
+    "gte": ("≥", "≥"),
+    "lt": ("<", "<"),
+    "lte": ("≤", "≤"),
+    "has": ("包含", "includes"),
+    "has_any": ("包含任一", "includes any of"),
+    "has_none": ("不包含", "includes none of"),
 }
 _SHOW_THRESHOLD = ("gt", "gte", "lt", "lte")
 
@@ -44,13 +66,24 @@ class Advice:
     influence: int = 0
 
     def sort_key(self) -> tuple:
-        return (PRIORITIES.index(self.priority), -self.influence, CATEGORIES.index(self.category),
-                self.rule, self.stakeholders)
+        return (
+            PRIORITIES.index(self.priority),
+            -self.influence,
+            CATEGORIES.index(self.category),
+            self.rule,
+            self.stakeholders,
+        )
 
     def as_json(self, explain: bool = False) -> dict[str, Any]:
-        data = {"rule": self.rule, "category": self.category, "priority": self.priority,
-                "stakeholders": self.stakeholders, "concepts": self.concepts, "text": self.text,
-                "because": self.because}
+        data = {
+            "rule": self.rule,
+            "category": self.category,
+            "priority": self.priority,
+            "stakeholders": self.stakeholders,
+            "concepts": self.concepts,
+            "text": self.text,
+            "because": self.because,
+        }
         if explain:
             data["chain"] = self.chain
         return data
@@ -69,9 +102,9 @@ class Explainer:
             if isinstance(condition, Pattern):
                 lines += self._pattern(condition, firing.facts[bound_name(firing.branch, index)], firing)
             elif isinstance(condition, Negation):
-                lines.append(self._negation(condition, firing))
+                lines.append(self.negation(condition, firing))
             else:
-                lines.append(self._count(condition, firing.facts[bound_name(firing.branch, index)]["value"], firing))
+                lines.append(self.count(condition, firing.facts[bound_name(firing.branch, index)]["value"], firing))
         return list(dict.fromkeys(lines))
 
     def chain(self, firing: Firing, depth: int = 0) -> list[str]:
@@ -96,7 +129,9 @@ class Explainer:
 
     def _fact_line(self, fact_type: str, values: dict[str, Any]) -> str:
         fields = self.kb.schema.types[fact_type].fields
-        shown = [f"{self._field(fact_type, n)} = {self.show(values[n], fields[n])}" for n in fields if n != "stakeholder"]
+        shown = [
+            f"{self._field(fact_type, n)} = {self.show(values[n], fields[n])}" for n in fields if n != "stakeholder"
+        ]
         return f"{subject(fact_type, values, self.vocabulary, self.lang)}{self._sep()}{', '.join(shown)}"
 
     def _pattern(self, pattern: Pattern, values: dict[str, Any], firing: Firing) -> list[str]:
@@ -109,28 +144,29 @@ class Explainer:
             if isinstance(test.value, Ref) and test.op == "eq":
                 continue  # a join: the fact it joins to is explained where it is matched
             spec = fact_type.fields[test.field]
-            line = f"{who}{self._sep()}{self._field(pattern.fact_type, test.field)} = {self.show(values[test.field], spec)}"
+            name = self._field(pattern.fact_type, test.field)
+            line = f"{who}{self._sep()}{name} = {self.show(values[test.field], spec)}"
             op = effective_op(test, spec)
             if op in _SHOW_THRESHOLD:
                 line += f" ({_OPS[op][self.lang == 'en']} {self._operand(test, spec, firing)})"
             lines.append(line)
         return lines
 
-    def _negation(self, negation: Negation, firing: Firing) -> str:
-        parts = [self._condition(p, firing) for p in negation.patterns]
+    def negation(self, negation: Negation, firing: Firing) -> str:
+        parts = [self.condition(p, firing) for p in negation.patterns]
         joined = ("；" if self.lang == "zh" else "; ").join(parts)
         if self.lang == "zh":
             return f"{'存在' if negation.exists else '没有'}{joined}"
         return f"{'there is a' if negation.exists else 'there is no'} {joined}"
 
-    def _count(self, count: Count, value: int, firing: Firing) -> str:
-        what = self._condition(count.pattern, firing)
+    def count(self, count: Count, value: int, firing: Firing) -> str:
+        what = self.condition(count.pattern, firing)
         if self.lang == "zh":
             return f"{what}的数目 = {value}"
         return f"count of {what} = {value}"
 
-    def _condition(self, pattern: Pattern, firing: Firing) -> str:
-        """"stakeholder where roles includes coach" / "角色包含教练的干系人"."""
+    def condition(self, pattern: Pattern, firing: Firing) -> str:
+        """ "stakeholder where roles includes coach" / "角色包含教练的干系人"."""
         fact_type = self.kb.schema.types[pattern.fact_type]
         label = self.vocabulary.fact_label(pattern.fact_type, self.lang)
         tests = [self._test(fact_type, t, firing) for t in pattern.tests]
@@ -144,13 +180,22 @@ class Explainer:
         name = self._field(fact_type.name, test.field)
         if op == "known":
             known = bool(test.value)
-            return f"{name}{'已知' if known else '未知'}" if self.lang == "zh" else f"{name} is {'known' if known else 'unknown'}"
+            return (
+                f"{name}{'已知' if known else '未知'}"
+                if self.lang == "zh"
+                else f"{name} is {'known' if known else 'unknown'}"
+            )
         word = _OPS[op][self.lang == "en"]
-        return f"{name}{word}{self._operand(test, spec, firing)}" if self.lang == "zh" else f"{name} {word} {self._operand(test, spec, firing)}"
+        return (
+            f"{name}{word}{self._operand(test, spec, firing)}"
+            if self.lang == "zh"
+            else f"{name} {word} {self._operand(test, spec, firing)}"
+        )
 
     def _operand(self, test: FieldTest, spec: FieldSpec, firing: Firing) -> str:
         if isinstance(test.value, Ref):
-            return self.show(firing.facts[test.value.binding][test.value.field], spec)
+            bound = firing.facts.get(test.value.binding)
+            return self.show(bound[test.value.field], spec) if bound is not None else str(test.value)
         if isinstance(test.value, tuple):
             return ("、" if self.lang == "zh" else ", ").join(self.show(v, spec) for v in test.value)
         return self.show(None if spec.type == "tristate" and test.value == "unknown" else test.value, spec)
@@ -206,24 +251,41 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
         seen.add(key)
         context = {"lang": lang, "deal": deal, **{k: _for_template(v) for k, v in firing.facts.items()}}
         because = explainer.because(firing)
-        headline = kb.template(firing.rule, "because", lang)
-        if headline is not None:
-            because.insert(0, headline.render(context).strip())
+        if firing.rule.model.because is not None:
+            because.insert(0, render(kb, firing.rule, "because", lang, context))
         model = firing.rule.model
-        advice.append(Advice(
-            rule=model.id, category=model.category, priority=model.priority or "low", stakeholders=names,
-            concepts=list(model.concepts), text=tidy(kb.template(firing.rule, "advice", lang).render(context)),
-            because=because, chain=explainer.chain(firing) if explain else [],
-            influence=max((influence.get(n, 0) for n in names), default=0),
-        ))
+        advice.append(
+            Advice(
+                rule=model.id,
+                category=model.category,
+                priority=model.priority or "low",
+                stakeholders=names,
+                concepts=list(model.concepts),
+                text=render(kb, firing.rule, "advice", lang, context),
+                because=because,
+                chain=explainer.chain(firing) if explain else [],
+                influence=max((influence.get(n, 0) for n in names), default=0),
+            )
+        )
     return sorted(advice, key=Advice.sort_key)
+
+
+def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[str, Any]) -> str:
+    """A rule's template filled in; a template that fails at run time is the rule's problem, not a crash."""
+    try:
+        return tidy(kb.template(rule, kind, lang).render(context))
+    except TemplateError as err:
+        raise InputError([rule.problem((kind, lang), f"the template failed on this deal: {err}")]) from None
 
 
 def _without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:
     """Drop advice that a more specific rule covers for the same (or a wider) set of people."""
+
     def covered(firing: Firing, names: list[str]) -> bool:
-        return any(firing.rule.id in other.rule.model.supersedes and set(names) <= set(other_names)
-                   for other, other_names in firings)
+        return any(
+            firing.rule.id in other.rule.model.supersedes and set(names) <= set(other_names)
+            for other, other_names in firings
+        )
 
     return [(f, names) for f, names in firings if not covered(f, names)]
 

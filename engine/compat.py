@@ -17,9 +17,9 @@ import logging
 if not hasattr(collections, "Mapping"):
     collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
 
-import experta  # noqa: E402
-from experta import AND, AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P, Rule  # noqa: E402
-from experta import watchers as _watchers  # noqa: E402
+import experta
+from experta import AND, AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P, Rule
+from experta import watchers as _watchers
 
 
 def _quiet_watchers() -> None:

@@ -13,9 +13,9 @@ all known before the run, so the runner counts them once per deal and declares t
 from __future__ import annotations
 
 import inspect
-from functools import cache
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from engine.compat import AND, AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
@@ -59,10 +59,7 @@ def predicate(op: str, expected: Any, spec: FieldSpec) -> Callable[[Any], bool]:
     only when their checks compare equal, and a shared node is visited once per fact, not once
     per rule.
     """
-    if isinstance(expected, tuple):
-        expected = tuple(literal(v, spec) for v in expected)
-    else:
-        expected = literal(expected, spec)
+    expected = tuple(literal(v, spec) for v in expected) if isinstance(expected, tuple) else literal(expected, spec)
     if op in COMPARISONS:
         compare = COMPARISONS[op]
         return lambda value: compare(value, expected)
@@ -126,7 +123,11 @@ class Checker:
         for pattern in rule.derive:
             problems += self._derive(rule, pattern, scope)
         if rule.derives == (rule.model.advice is not None):
-            problems.append(rule.problem((), "give either 'advice' (what to tell the rep) or 'derive' (facts for other rules), not both"))
+            problems.append(
+                rule.problem(
+                    (), "give either 'advice' (what to tell the rep) or 'derive' (facts for other rules), not both"
+                )
+            )
         if rule.model.advice is not None and rule.model.priority is None:
             problems.append(rule.problem(("priority",), "an advice rule needs a priority: high, medium or low"))
         return sorted(set(problems))
@@ -157,14 +158,20 @@ class Checker:
             problems.append(rule.problem(count.pattern.path, "count works on facts of the deal, not on derived facts"))
         return problems
 
-    def _pattern(self, rule: Rule, pattern: Pattern, scope: dict[str, str], *, refs: str, bindable: bool = True) -> list[Problem]:
+    def _pattern(
+        self, rule: Rule, pattern: Pattern, scope: dict[str, str], *, refs: str, bindable: bool = True
+    ) -> list[Problem]:
         fact_type = self.schema.types.get(pattern.fact_type)
         if fact_type is None or pattern.fact_type == COUNT_TYPE:
             known = ", ".join(t for t in self.schema.types if t != COUNT_TYPE)
             return [rule.problem(pattern.path, f"unknown fact type {pattern.fact_type!r}; use one of: {known}")]
         problems = []
         if pattern.binding and not bindable:
-            problems.append(rule.problem(pattern.path + ("as",), "a name bound inside not/exists/count is never visible; remove 'as'"))
+            problems.append(
+                rule.problem(
+                    pattern.path + ("as",), "a name bound inside not/exists/count is never visible; remove 'as'"
+                )
+            )
         for test in pattern.tests:
             problems += [rule.problem(test.path, m) for m in self._test(fact_type, test, scope, refs)]
         return problems
@@ -222,14 +229,25 @@ class Checker:
         fact_type = self.schema.types.get(pattern.fact_type)
         if fact_type is None or not fact_type.derived:
             derived = ", ".join(t.name for t in self.schema.types.values() if t.derived)
-            return [rule.problem(pattern.path, f"{pattern.fact_type!r} is not a derived fact type; declare it in derived.yaml (declared: {derived})")]
+            return [
+                rule.problem(
+                    pattern.path,
+                    f"{pattern.fact_type!r} is not a derived fact type; declare it in derived.yaml "
+                    f"(declared: {derived})",
+                )
+            ]
         problems = self._pattern(rule, pattern, scope, refs="eq", bindable=False)
         for test in pattern.tests:
             if test.op != "eq":
                 problems.append(rule.problem(test.path, "derive sets values; write field: value or field: $name.field"))
         missing = set(fact_type.fields) - {t.field for t in pattern.tests}
         if missing:
-            problems.append(rule.problem(pattern.path, f"derive must set every field of {fact_type.name}; missing: {', '.join(sorted(missing))}"))
+            problems.append(
+                rule.problem(
+                    pattern.path,
+                    f"derive must set every field of {fact_type.name}; missing: {', '.join(sorted(missing))}",
+                )
+            )
         return problems
 
 
@@ -288,8 +306,13 @@ class Compiler:
         return type("CompiledPlaybook", (PlaybookEngine,), members)
 
     def _lhs(self, rule: Rule, branch: Branch) -> list[Any]:
-        referenced = {(t.value.binding, t.value.field) for c in branch.conditions for p in _patterns_of(c)
-                      for t in p.tests if isinstance(t.value, Ref)}
+        referenced = {
+            (t.value.binding, t.value.field)
+            for c in branch.conditions
+            for p in _patterns_of(c)
+            for t in p.tests
+            if isinstance(t.value, Ref)
+        }
         positives, negatives, tests = [], [], []
         for index, condition in enumerate(branch.conditions):
             name = bound_name(branch, index)
@@ -336,16 +359,21 @@ class Compiler:
 
     def _count(self, rule: Rule, branch: Branch, index: int, count: Count) -> Fact:
         fact_type = self.schema.types[count.pattern.fact_type]
-        tests = [(t.field, predicate(effective_op(t, fact_type.fields[t.field]), t.value, fact_type.fields[t.field]))
-                 for t in count.pattern.tests]
+        tests = [
+            (t.field, predicate(effective_op(t, fact_type.fields[t.field]), t.value, fact_type.fields[t.field]))
+            for t in count.pattern.tests
+        ]
         key = f"{rule.id}#{branch.index}#{index}"
         self.counts.append(CountSpec(key, fact_type, tests))
         compare = COMPARISONS[count.op]
         return self.schema.types[COUNT_TYPE].make(key=key, value=P(lambda n: compare(n, count.value)))
 
     def _action(self, rule: Rule, branch: Branch) -> Callable[..., None]:
-        names = [bound_name(branch, i) for i in range(len(branch.conditions))
-                 if not isinstance(branch.conditions[i], Negation)]
+        names = [
+            bound_name(branch, i)
+            for i in range(len(branch.conditions))
+            if not isinstance(branch.conditions[i], Negation)
+        ]
         derived = [(self.schema.types[p.fact_type], p.tests) for p in rule.derive]
 
         def action(engine: PlaybookEngine, **context: Any) -> None:
@@ -353,8 +381,12 @@ class Compiler:
             firing = Firing(rule, branch, facts)
             engine.firings.append(firing)
             for fact_type, tests in derived:
-                values = {t.field: facts[t.value.binding][t.value.field] if isinstance(t.value, Ref)
-                          else literal(t.value, fact_type.fields[t.field]) for t in tests}
+                values = {
+                    t.field: facts[t.value.binding][t.value.field]
+                    if isinstance(t.value, Ref)
+                    else literal(t.value, fact_type.fields[t.field])
+                    for t in tests
+                }
                 engine.derived_by.setdefault(id(firing), []).append(derived_key(fact_type.name, values))
                 engine.declare(fact_type.make(**values))
 

@@ -37,7 +37,9 @@ def _term(enum: str) -> BeforeValidator:
         term = vocabulary.normalise(enum, value)
         if term is None:
             raise PydanticCustomError(
-                "term", "{value} is not allowed; use one of: {allowed}", {"value": repr(value), "allowed": vocabulary.allowed(enum)}
+                "term",
+                "{value} is not allowed; use one of: {allowed}",
+                {"value": repr(value), "allowed": vocabulary.allowed(enum)},
             )
         return term
 
@@ -50,7 +52,9 @@ def _tristate(value: Any, info: ValidationInfo) -> bool | None:
         return value
     term = info.context["vocabulary"].normalise("tristate", value)
     if term is None:
-        raise PydanticCustomError("tristate", "{value} is not allowed; use true, false or unknown", {"value": repr(value)})
+        raise PydanticCustomError(
+            "tristate", "{value} is not allowed; use true, false or unknown", {"value": repr(value)}
+        )
     return {"true": True, "false": False}.get(term)
 
 
@@ -159,7 +163,9 @@ def validate(document: Document, vocabulary: Vocabulary) -> Deal:
     """The deal in ``document``, or :class:`InputError` listing every problem in it."""
     problems = _reference_problems(document)
     if not isinstance(document.data, dict):
-        raise InputError([document.problem((), "a deal file must be a mapping with keys such as name, account, stakeholders")])
+        raise InputError(
+            [document.problem((), "a deal file must be a mapping with keys such as name, account, stakeholders")]
+        )
     try:
         deal = Deal.model_validate(document.data, context={"vocabulary": vocabulary})
     except ValidationError as err:
@@ -185,13 +191,19 @@ def _reference_problems(document: Document) -> list[Problem]:
     seen: set[Any] = set()
     for index, name in enumerate(names):
         if isinstance(name, str) and name in seen:
-            problems.append(document.problem(("stakeholders", index, "name"), f"{name!r} is listed twice; names must be unique"))
+            problems.append(
+                document.problem(("stakeholders", index, "name"), f"{name!r} is listed twice; names must be unique")
+            )
         seen.add(name)
     references = [(("stakeholders", i, "reports_to"), p.get("reports_to")) for i, p in enumerate(people)]
-    references += [(("needs", i, "owner"), n.get("owner")) for i, n in enumerate(_list(data.get("needs"))) if isinstance(n, dict)]
+    references += [
+        (("needs", i, "owner"), n.get("owner")) for i, n in enumerate(_list(data.get("needs"))) if isinstance(n, dict)
+    ]
     for path, name in references:
         if name is not None and name not in names:
-            problems.append(document.problem(path, f"{name!r} is not a stakeholder of this deal; stakeholders: {known}"))
+            problems.append(
+                document.problem(path, f"{name!r} is not a stakeholder of this deal; stakeholders: {known}")
+            )
     return problems
 
 
@@ -238,4 +250,3 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
         if found:
             return found
     return None
-

@@ -18,6 +18,7 @@ from engine.problems import InputError, Path
 from engine.rulelang import Rule
 from engine.runner import Advisor
 from engine.vocabulary import LANGS
+from engine.whynot import WhyNot
 from engine.yamlsource import Document
 
 KINDS = ("fires", "silent")
@@ -50,7 +51,9 @@ def example_deal(rule: Rule, kind: str, index: int, kb: KnowledgeBase) -> tuple[
     raw.setdefault("name", f"example {rule.id}")
     raw.setdefault("account", {"name": "example account"})
     prefix: Path = rule.path + ("examples", kind, index)
-    positions = {path[len(prefix):]: where for path, where in rule.document.positions.items() if path[:len(prefix)] == prefix}
+    positions = {
+        path[len(prefix) :]: where for path, where in rule.document.positions.items() if path[: len(prefix)] == prefix
+    }
     return deal_mod.validate(Document(rule.file, raw, positions), kb.vocabulary), expect
 
 
@@ -61,12 +64,13 @@ def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
     except InputError as err:
         where = "; ".join(f"{p.path}: {p.message}" for p in err.problems)
         return Result(rule, kind, index, f"the example is not a valid deal: {where}")
-    outcome = advisor.run(deal)
+    outcome = advisor.run(deal, keep_facts=True)
     fired = [f for f in outcome.firings if f.rule.id == rule.id]
     if kind == "silent":
         return Result(rule, kind, index, _fired_message(fired) if fired else None)
     if not fired:
-        return Result(rule, kind, index, "the rule did not fire")
+        reasons = WhyNot(kb, outcome, "en").explain(rule)[1:]
+        return Result(rule, kind, index, "the rule did not fire: " + "; ".join(line.strip() for line in reasons))
     if rule.derives:
         return Result(rule, kind, index, None)
     advice = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang) if a.rule == rule.id]

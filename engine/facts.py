@@ -58,24 +58,59 @@ def _spec(text: str) -> FieldSpec:
 
 
 _TRISTATE_INFO = dict.fromkeys(
-    ("steps", "buying_process", "organization", "decision_structure", "finances", "rationale",
-     "resources", "competitors", "success_factors"), "tristate")
+    (
+        "steps",
+        "buying_process",
+        "organization",
+        "decision_structure",
+        "finances",
+        "rationale",
+        "resources",
+        "competitors",
+        "success_factors",
+    ),
+    "tristate",
+)
 
 BASE_FIELDS: dict[str, dict[str, str]] = {
-    "deal": {"name": "text", "stage": "stage", "value": "number", "currency": "text",
-             "solution_fit": "solution_fit", "position": "position"},
-    "account": {"name": "text", "tier": "tier", "industry": "text", "procurement": "procurement",
-                "purchase_pattern": "purchase_pattern", "financial_health": "financial_health",
-                "phase": "phase", "loyalty": "loyalty", "satisfaction": "number",
-                "months_since_last_order": "number", "restricted": "bool"},
+    "deal": {
+        "name": "text",
+        "stage": "stage",
+        "value": "number",
+        "currency": "text",
+        "solution_fit": "solution_fit",
+        "position": "position",
+    },
+    "account": {
+        "name": "text",
+        "tier": "tier",
+        "industry": "text",
+        "procurement": "procurement",
+        "purchase_pattern": "purchase_pattern",
+        "financial_health": "financial_health",
+        "phase": "phase",
+        "loyalty": "loyalty",
+        "satisfaction": "number",
+        "months_since_last_order": "number",
+        "restricted": "bool",
+    },
     "budget": {"status": "budget_status", "amount": "number", "funding": "funding"},
     "decision": {"process_known": "tristate", "timeframe_known": "tristate", "criteria_known": "tristate"},
     "info": _TRISTATE_INFO,
     "rep": {"style": "style"},
-    "stakeholder": {"name": "text", "title": "text", "roles": "role[]", "attitude": "attitude",
-                    "style": "style", "influence": "number", "contacted": "bool",
-                    "org_need_met": "tristate", "personal_need_met": "tristate",
-                    "reports_to": "stakeholder", "favors": "competitor"},
+    "stakeholder": {
+        "name": "text",
+        "title": "text",
+        "roles": "role[]",
+        "attitude": "attitude",
+        "style": "style",
+        "influence": "number",
+        "contacted": "bool",
+        "org_need_met": "tristate",
+        "personal_need_met": "tristate",
+        "reports_to": "stakeholder",
+        "favors": "competitor",
+    },
     "competitor": {"name": "text", "strength": "strength", "incumbent": "bool"},
     "need": {"text": "text", "kind": "need_kind", "owner": "stakeholder"},
     "signal": {"id": "signal"},
@@ -102,10 +137,13 @@ class Schema:
     """Every fact type a rule may match: the base types above plus the KB's derived types."""
 
     types: dict[str, FactType]
+    declared_at: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # derived types: file, line, column
 
     @classmethod
     def base(cls) -> Schema:
-        return cls({name: FactType(name, {f: _spec(t) for f, t in fields.items()}) for name, fields in BASE_FIELDS.items()})
+        return cls(
+            {name: FactType(name, {f: _spec(t) for f, t in fields.items()}) for name, fields in BASE_FIELDS.items()}
+        )
 
     def add_derived(self, document: Document, vocabulary: Vocabulary) -> None:
         """Declare the derived fact types of one ``derived.yaml``, registering their labels."""
@@ -121,10 +159,16 @@ class Schema:
                 continue
             for field_name, spec in declared.fields.items():
                 if spec.type not in SCALAR_TYPES and not vocabulary.has_enum(spec.type):
-                    problems.append(document.problem((name, "fields", field_name, "type"),
-                                                     f"unknown type {spec.type!r}; use one of {', '.join(SCALAR_TYPES)} or an enum of vocabulary.yaml"))
+                    problems.append(
+                        document.problem(
+                            (name, "fields", field_name, "type"),
+                            f"unknown type {spec.type!r}; use one of {', '.join(SCALAR_TYPES)} "
+                            "or an enum of vocabulary.yaml",
+                        )
+                    )
             fields = {f: FieldSpec(spec.type) for f, spec in declared.fields.items()}
             self.types[name] = FactType(name, fields, derived=True)
+            self.declared_at[name] = (document.file, *document.locate((name,)))
             vocabulary.facts[name] = vocabulary.facts.get(name) or _labels(declared)
         if problems:
             raise InputError(problems)
@@ -162,6 +206,6 @@ def subject(fact_type: str, values: dict[str, Any], vocabulary: Vocabulary, lang
         return vocabulary.label(fact_type, values[key], lang)
     if key:
         return str(values[key])
-    if "stakeholder" in values and values["stakeholder"]:
+    if values.get("stakeholder"):
         return str(values["stakeholder"])
     return vocabulary.fact_label(fact_type, lang)

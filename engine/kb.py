@@ -15,8 +15,9 @@ from pathlib import Path
 
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ValidationError
 
-from engine import templating, yamlsource
+from engine import lint, templating, yamlsource
 from engine.compiler import Checker
 from engine.deal import Deal
 from engine.facts import Schema
@@ -34,7 +35,15 @@ def builtin_dir() -> Path:
     for candidate in (here / "kb", here.parent / "kb"):
         if (candidate / "vocabulary.yaml").is_file():
             return candidate
-    raise FileNotFoundError(f"the built-in knowledge base is missing (looked in {here / 'kb'} and {here.parent / 'kb'})")
+    raise FileNotFoundError(
+        f"the built-in knowledge base is missing (looked in {here / 'kb'} and {here.parent / 'kb'})"
+    )
+
+
+def scenarios_dir() -> Path:
+    """The bundled example deals: ``scenarios/`` in a checkout, inside the package once installed."""
+    kb_dir = builtin_dir()
+    return kb_dir.parent / "scenarios"
 
 
 def layer_dirs(extra: Sequence[str] = ()) -> list[Path]:
@@ -62,48 +71,83 @@ class KnowledgeBase:
     rules: list[Rule]
     env: SandboxedEnvironment
     origin: dict[str, Path] = field(default_factory=dict)
-    templates: dict[tuple[str, str, Lang], Template] = field(default_factory=dict)
+    skipped: list[Problem] = field(default_factory=list)
+    reports: list[LayerReport] = field(default_factory=list)
+    templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
 
     @property
     def rule_by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
 
     def template(self, rule: Rule, kind: str, lang: Lang) -> Template | None:
-        return self.templates.get((rule.id, kind, lang))
+        """The compiled advice or because template; compiled on first use, as most never render."""
+        key = (rule.id, kind, lang)
+        if key not in self.templates:
+            text = getattr(rule.model, kind)
+            self.templates[key] = None if text is None else self.env.from_string(getattr(text, lang))
+        return self.templates[key]
 
 
-def load(layers: Sequence[Path] | None = None) -> KnowledgeBase:
-    """Load and check the knowledge base made of ``layers`` (default: built-in plus configured)."""
+def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) -> KnowledgeBase:
+    """Load and check the knowledge base made of ``layers`` (default: built-in plus configured).
+
+    Any problem raises :class:`InputError` listing them all. With ``skip_invalid``, rules that have
+    problems are left out instead (``kb.skipped`` says which and why); problems in the vocabulary or
+    the derived fact types still stop the load, as every rule depends on them.
+    """
     layers = list(layers) if layers is not None else layer_dirs()
-    problems: list[Problem] = []
-
-    def guarded(action, *args):  # noqa: ANN001, ANN202 - collects problems from any loader step
-        try:
-            return action(*args)
-        except InputError as err:
-            problems.extend(err.problems)
-            return None
-
+    fatal: list[Problem] = []
     vocabulary = Vocabulary()
     schema = Schema.base()
     for layer in layers:
         if not layer.is_dir():
-            problems.append(Problem(str(layer), message="knowledge-base folder not found"))
+            fatal.append(Problem(str(layer), message="knowledge-base folder not found"))
             continue
-        for name, apply in (("vocabulary.yaml", vocabulary.add), ("derived.yaml", lambda d: schema.add_derived(d, vocabulary))):
+        for name, apply in (
+            ("vocabulary.yaml", vocabulary.add),
+            ("derived.yaml", lambda d: schema.add_derived(d, vocabulary)),
+        ):
             if (layer / name).is_file():
-                document = guarded(yamlsource.load, str(layer / name))
-                if document is not None:
-                    guarded(apply, document)
-    concepts = _concepts(layers, problems)
-    rules, origin = _rules(layers, problems)
-    kb = KnowledgeBase(layers, vocabulary, schema, concepts, rules,
-                       templating.make_environment(vocabulary, [d / "templates" for d in reversed(layers)]), origin)
-    problems += _check(kb)
-    if problems:
-        raise InputError(problems)
-    _compile_templates(kb)
+                try:
+                    apply(yamlsource.load(str(layer / name)))
+                except InputError as err:
+                    fatal += err.problems
+    concepts = _concepts(layers, fatal)
+    rule_problems: list[Problem] = []
+    rules, origin, reports = _rules(layers, rule_problems)
+    kb = KnowledgeBase(
+        layers,
+        vocabulary,
+        schema,
+        concepts,
+        rules,
+        templating.make_environment(vocabulary, [d / "templates" for d in reversed(layers)]),
+        origin,
+        reports=reports,
+    )
+    rule_problems += _check(kb)
+    if fatal or (rule_problems and not skip_invalid):
+        raise InputError(fatal + rule_problems)
+    while rule_problems:
+        kb.skipped += rule_problems
+        bad = {p.rule for p in rule_problems}
+        kb.rules = [r for r in kb.rules if r.id not in bad]
+        rule_problems = [p for p in _check(kb) if p.rule]  # leaving a rule out can break a rule that relied on it
     return kb
+
+
+class _ConceptTitle(BaseModel):
+    zh: str
+    en: str
+
+
+class _ConceptEntry(BaseModel):
+    id: str
+    title: _ConceptTitle
+
+
+class _ConceptsFile(BaseModel):
+    concepts: list[_ConceptEntry] = []
 
 
 def _concepts(layers: Iterable[Path], problems: list[Problem]) -> dict[str, Concept]:
@@ -113,21 +157,37 @@ def _concepts(layers: Iterable[Path], problems: list[Problem]) -> dict[str, Conc
         if not path.is_file():
             continue
         try:
-            data = yamlsource.load(str(path)).data or {}
+            document = yamlsource.load(str(path))
+            parsed = _ConceptsFile.model_validate(document.data or {})
         except InputError as err:
             problems.extend(err.problems)
             continue
-        for item in data.get("concepts", []):
-            concepts[item["id"]] = Concept(item["id"], item["title"]["zh"], item["title"]["en"])
+        except ValidationError as err:
+            problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
+            continue
+        for item in parsed.concepts:
+            concepts[item.id] = Concept(item.id, item.title.zh, item.title.en)
     return concepts
 
 
-def _rules(layers: Iterable[Path], problems: list[Problem]) -> tuple[list[Rule], dict[str, Path]]:
+@dataclass
+class LayerReport:
+    """What one layer did to the playbook: for ``kb lint`` and ``kb list``."""
+
+    path: Path
+    added: list[str] = field(default_factory=list)
+    overridden: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+
+
+def _rules(layers: Iterable[Path], problems: list[Problem]) -> tuple[list[Rule], dict[str, Path], list[LayerReport]]:
     by_id: dict[str, Rule] = {}
     origin: dict[str, Path] = {}
+    reports = []
     for layer in layers:
+        report = LayerReport(layer)
+        reports.append(report)
         seen_here: dict[str, Rule] = {}
-        disabled: list[str] = []
         for path in sorted((layer / "rules").rglob("*.yaml")) if (layer / "rules").is_dir() else []:
             try:
                 document = yamlsource.load(str(path), max_bytes=MAX_RULE_FILE_BYTES)
@@ -136,19 +196,30 @@ def _rules(layers: Iterable[Path], problems: list[Problem]) -> tuple[list[Rule],
                 continue
             rules, found = parse_file(document)
             problems.extend(found)
-            disabled += disabled_ids(document)
+            for index, rule_id in enumerate(disabled_ids(document)):
+                if rule_id not in by_id and rule_id not in seen_here:
+                    problems.append(
+                        document.problem(("disable", index), f"cannot disable {rule_id!r}: no earlier rule has that id")
+                    )
+                report.disabled.append(rule_id)
             for rule in rules:
                 if rule.id in seen_here:
                     first = seen_here[rule.id]
-                    problems.append(rule.problem(("id",), f"duplicate rule id (first defined in {first.file}:{first.document.locate(first.path)[0]})"))
+                    problems.append(
+                        rule.problem(
+                            ("id",),
+                            f"duplicate rule id (first defined in {first.file}:{first.document.locate(first.path)[0]})",
+                        )
+                    )
                     continue
                 seen_here[rule.id] = rule
+                (report.overridden if rule.id in by_id else report.added).append(rule.id)
                 by_id[rule.id] = rule
                 origin[rule.id] = layer
-        for rule_id in disabled:
+        for rule_id in report.disabled:
             by_id.pop(rule_id, None)
             origin.pop(rule_id, None)
-    return sorted(by_id.values(), key=lambda r: r.id), origin
+    return sorted(by_id.values(), key=lambda r: r.id), origin, reports
 
 
 def _check(kb: KnowledgeBase) -> list[Problem]:
@@ -159,38 +230,43 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
         problems += checker.check(rule)
         model = rule.model
         if model.category not in kb.vocabulary.enums["category"]:
-            problems.append(rule.problem(("category",), f"unknown category {model.category!r}; use one of: {', '.join(kb.vocabulary.ids('category'))}"))
+            problems.append(
+                rule.problem(
+                    ("category",),
+                    f"unknown category {model.category!r}; use one of: {', '.join(kb.vocabulary.ids('category'))}",
+                )
+            )
         for index, concept in enumerate(model.concepts):
             if concept not in kb.concepts:
-                problems.append(rule.problem(("concepts", index), f"unknown concept id {concept!r} (see kb/concepts.yaml)"))
+                problems.append(
+                    rule.problem(("concepts", index), f"unknown concept id {concept!r} (see kb/concepts.yaml)")
+                )
         for key in ("supersedes", "excludes"):
             for index, other in enumerate(getattr(model, key)):
                 if other not in ids:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
+    problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
+    problems += lint.derived_flow(kb.rules, kb.schema)
     return problems
 
 
 def _check_templates(kb: KnowledgeBase, rule: Rule) -> list[Problem]:
-    problems = []
     deal_fields = list(Deal.model_fields)
+    scopes = []
+    for branch in rule.branches:
+        scope: dict[str, list[str] | None] = {"deal": deal_fields, "lang": None}
+        scope.update(
+            {
+                b: list(kb.schema.types[p.fact_type].fields)
+                for b, p in branch.bindings.items()
+                if p.fact_type in kb.schema.types
+            }
+        )
+        scopes.append(scope)
+    problems = []
     for kind in ("advice", "because"):
         text = getattr(rule.model, kind)
-        if text is None:
-            continue
-        for branch in rule.branches:
-            scope: dict[str, list[str] | None] = {"deal": deal_fields, "lang": None}
-            scope.update({b: list(kb.schema.types[p.fact_type].fields) for b, p in branch.bindings.items()
-                          if p.fact_type in kb.schema.types})
-            for lang in LANGS:
-                for message in templating.check(kb.env, getattr(text, lang), scope):
-                    problems.append(rule.problem((kind, lang), message))
+        for lang in LANGS if text is not None else ():
+            problems += [rule.problem((kind, lang), m) for m in templating.check(kb.env, getattr(text, lang), scopes)]
     return problems
-
-
-def _compile_templates(kb: KnowledgeBase) -> None:
-    for rule in kb.rules:
-        for kind in ("advice", "because"):
-            text = getattr(rule.model, kind)
-            for lang in LANGS if text is not None else ():
-                kb.templates[(rule.id, kind, lang)] = kb.env.from_string(getattr(text, lang))

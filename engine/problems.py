@@ -8,7 +8,7 @@ one error per run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Path = tuple[str | int, ...]
 
@@ -31,6 +31,7 @@ class Problem:
     column: int = 0
     path: str = ""
     message: str = ""
+    rule: str = field(default="", compare=False)  # the rule the problem belongs to, if any
 
     def __str__(self) -> str:
         where = self.file

@@ -20,8 +20,7 @@ HEADLINE_COUNT = 3
 
 def document(deal: Deal, advice: list[Advice], lang: Lang, *, explain: bool = False) -> dict[str, Any]:
     """The JSON document for one deal."""
-    return {"schema": SCHEMA_ID, "deal": deal.name, "lang": lang,
-            "advice": [a.as_json(explain) for a in advice]}
+    return {"schema": SCHEMA_ID, "deal": deal.name, "lang": lang, "advice": [a.as_json(explain) for a in advice]}
 
 
 def to_json(documents: list[dict[str, Any]]) -> str:
@@ -33,10 +32,17 @@ def to_json(documents: list[dict[str, Any]]) -> str:
 def render(kb: KnowledgeBase, fmt: str, deal: Deal, advice: list[Advice], lang: Lang, *, explain: bool = False) -> str:
     """Text or Markdown for one deal: the three most important steps, then the rest by category."""
     concepts = kb.concepts
-    items = [dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts])
-             for a in advice]
+    items = [
+        dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts]) for a in advice
+    ]
     top, rest = items[:HEADLINE_COUNT], items[HEADLINE_COUNT:]
     groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
     template = kb.env.get_template("report.md.j2" if fmt == "markdown" else "report.text.j2")
-    return template.render(lang=lang, deal=deal.model_dump(), top=top,
-                           groups=[(c, items) for c, items in groups if items], explain=explain, total=len(items))
+    return template.render(
+        lang=lang,
+        deal=deal.model_dump(),
+        top=top,
+        groups=[(c, items) for c, items in groups if items],
+        explain=explain,
+        total=len(items),
+    )

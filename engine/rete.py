@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.compat import Fact
 from experta.abstract import Matcher
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.abstract import Node
@@ -29,6 +28,8 @@ from experta.matchers.rete.check import TypeCheck
 from experta.matchers.rete.mixins import ChildNode
 from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode, NotNode, OrdinaryMatchNode
 from experta.matchers.rete.token import Token
+
+from engine.compat import Fact
 
 
 def _copy(token: Token) -> Token:
@@ -87,8 +88,12 @@ class _ConflictSet(ConflictSetNode):
 
 
 _MISSING = object()
-_FASTER = {FeatureTesterNode: _FeatureTester, OrdinaryMatchNode: _MatchNode, NotNode: _NotNode,
-           ConflictSetNode: _ConflictSet}
+_FASTER = {
+    FeatureTesterNode: _FeatureTester,
+    OrdinaryMatchNode: _MatchNode,
+    NotNode: _NotNode,
+    ConflictSetNode: _ConflictSet,
+}
 
 
 class TypeIndexedBus(BusNode):

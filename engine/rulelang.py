@@ -162,19 +162,20 @@ class Rule:
         return self.model.derive is not None
 
     def problem(self, path: Path, message: str) -> Problem:
-        return self.document.problem(self.path + path, f"rule {self.id}: {message}")
+        return self.document.problem(self.path + path, f"rule {self.id}: {message}", self.id)
 
 
 class _Parser:
     """Turns the raw ``when`` list of one rule into conditions, collecting problems."""
 
-    def __init__(self, document: Document, base: Path):
+    def __init__(self, document: Document, base: Path, rule_id: str):
         self.document = document
         self.base = base
+        self.rule_id = rule_id
         self.problems: list[Problem] = []
 
     def fail(self, path: Path, message: str) -> None:
-        self.problems.append(self.document.problem(self.base + path, message))
+        self.problems.append(self.document.problem(self.base + path, f"rule {self.rule_id}: {message}", self.rule_id))
 
     def conditions(self, raw: list[Any], path: Path) -> list[Condition]:
         parsed = (self.condition(item, path + (i,)) for i, item in enumerate(raw))
@@ -234,8 +235,14 @@ class _Parser:
             return None
         body = dict(body)
         binding = body.pop("as", None)
-        if binding is not None and (not isinstance(binding, str) or not BINDING.match(binding) or binding in RESERVED_BINDINGS):
-            self.fail(path + ("as",), f"{binding!r} is not a usable name; use lower-case letters, digits and _ (not {', '.join(sorted(RESERVED_BINDINGS))})")
+        if binding is not None and (
+            not isinstance(binding, str) or not BINDING.match(binding) or binding in RESERVED_BINDINGS
+        ):
+            self.fail(
+                path + ("as",),
+                f"{binding!r} is not a usable name; use lower-case letters, digits and _ "
+                f"(not {', '.join(sorted(RESERVED_BINDINGS))})",
+            )
             binding = None
         tests = [t for name, spec in body.items() for t in self.tests(str(name), spec, path + (name,))]
         return Pattern(str(fact_type), binding, tests, path)
@@ -290,9 +297,14 @@ def parse_file(document: Document) -> tuple[list[Rule], list[Problem]]:
         except ValidationError as err:
             rule_id = raw.get("id") if isinstance(raw, dict) else None
             prefix = f"rule {rule_id}: " if isinstance(rule_id, str) else ""
-            problems += [document.problem(path + tuple(e["loc"]), prefix + _pydantic_message(e)) for e in err.errors(include_url=False)]
+            problems += [
+                document.problem(
+                    path + tuple(e["loc"]), prefix + _pydantic_message(e), rule_id if isinstance(rule_id, str) else ""
+                )
+                for e in err.errors(include_url=False)
+            ]
             continue
-        parser = _Parser(document, path)
+        parser = _Parser(document, path, model.id)
         conditions = parser.conditions(model.when, ("when",))
         derive = [parser.pattern({t: v}, ("derive",)) for t, v in (model.derive or {}).items()]
         problems += parser.problems

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.compiler import COUNT_TYPE, Compiler, Derivation, Firing, derived_key
+from engine.compiler import COUNT_TYPE, Compiler, Derivation, Firing, derived_key, fact_values
 from engine.deal import Deal
 from engine.facts import deal_facts
 from engine.kb import KnowledgeBase
@@ -21,6 +21,7 @@ class Outcome:
     deal: Deal
     firings: list[Firing]
     derivations: dict[tuple, Derivation]
+    facts: dict[str, list[dict]]  # every fact by type, when asked for (--why-not); empty otherwise
 
     def derivation(self, fact_type: str, values: dict) -> Derivation | None:
         return self.derivations.get(derived_key(fact_type, values))
@@ -38,7 +39,7 @@ class Advisor:
         self.counts = compiler.counts
         self.count_type = kb.schema.types[COUNT_TYPE]
 
-    def run(self, deal: Deal) -> Outcome:
+    def run(self, deal: Deal, *, keep_facts: bool = False) -> Outcome:
         facts = deal_facts(deal, self.kb.schema)
         facts += [self.count_type.make(key=spec.key, value=spec.count(facts)) for spec in self.counts]
         engine = self.engine
@@ -52,4 +53,12 @@ class Advisor:
         for firing in firings:
             for key in engine.derived_by.get(id(firing), ()):
                 derivations.setdefault(key, Derivation(firing.rule, firing))
-        return Outcome(deal, firings, derivations)
+        return Outcome(deal, firings, derivations, self._facts_by_type() if keep_facts else {})
+
+    def _facts_by_type(self) -> dict[str, list[dict]]:
+        names = {t.fact_class: name for name, t in self.kb.schema.types.items()}
+        by_type: dict[str, list[dict]] = {}
+        for fact in self.engine.facts.values():
+            if type(fact) in names:
+                by_type.setdefault(names[type(fact)], []).append(fact_values(fact))
+        return by_type

@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from engine.vocabulary import Vocabulary
 
@@ -77,8 +77,28 @@ def _tokens(text: str) -> Iterable[str]:
         yield word
 
 
+MAX_PRODUCT = 10_000  # the longest string or list a template may build with * or **
+
+
+class GuardedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, plus a bound on ``*`` and ``**``: ``{{ 'x' * 10**9 }}`` would otherwise
+    exhaust memory. Loops are bounded by the sandbox's ``range`` limit and by :func:`check`, which
+    refuses nested loops, so a template always renders in milliseconds."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError(f"exponent {right} is too large for a template")
+        sized = [v for v in (left, right) if isinstance(v, str | list | tuple)]
+        factor = [v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)]
+        if operator == "*" and sized and factor and len(sized[0]) * max(factor[0], 0) > MAX_PRODUCT:
+            raise SecurityError(f"a template may not build a string or list longer than {MAX_PRODUCT}")
+        return super().call_binop(context, operator, left, right)
+
+
 def make_environment(vocabulary: Vocabulary, template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = GuardedSandbox(
         loader=FileSystemLoader([str(d) for d in template_dirs]),
         undefined=StrictUndefined,
         autoescape=False,
@@ -109,23 +129,35 @@ def make_environment(vocabulary: Vocabulary, template_dirs: Iterable[Path] = ())
     return env
 
 
-def check(env: SandboxedEnvironment, source: str, fields: Mapping[str, Iterable[str] | None]) -> list[str]:
-    """Problems with a template: syntax, names that are not in ``fields``, unknown attributes.
+def check(env: SandboxedEnvironment, source: str, scopes: Iterable[Mapping[str, Iterable[str] | None]]) -> list[str]:
+    """Problems with a template: syntax, names that are not in scope, unknown attributes.
 
-    ``fields`` maps each name the template may use to its attributes (None: any attribute).
+    A rule with alternatives has one scope per alternative, and the template must fit each. A scope
+    maps each name the template may use to its attributes (None: any attribute). The template is
+    parsed once whatever the number of scopes: parsing is the expensive part.
     """
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as err:
         return [f"template syntax error on line {err.lineno}: {err.message}"]
-    problems = []
-    for name in sorted(meta.find_undeclared_variables(tree) - set(fields)):
-        problems.append(f"template uses {name!r}, which this rule does not bind (available: {', '.join(sorted(fields))})")
-    for node in tree.find_all(nodes.Getattr):
-        if node.attr.startswith("_"):
-            problems.append(f"template reaches for {node.attr!r}; names starting with _ are not allowed")
-        elif isinstance(node.node, nodes.Name) and fields.get(node.node.name) is not None:
-            allowed = list(fields[node.node.name] or ())
-            if node.attr not in allowed:
-                problems.append(f"template uses {node.node.name}.{node.attr}, but {node.node.name} has no field {node.attr!r} (fields: {', '.join(allowed)})")
-    return problems
+    used = meta.find_undeclared_variables(tree)
+    attributes = [(n.node.name, n.attr) for n in tree.find_all(nodes.Getattr) if isinstance(n.node, nodes.Name)]
+    problems = [
+        f"template reaches for {n.attr!r}; names starting with _ are not allowed"
+        for n in tree.find_all(nodes.Getattr)
+        if n.attr.startswith("_")
+    ]
+    if any(next(loop.find_all(nodes.For), None) for loop in tree.find_all(nodes.For)):
+        problems.append("a template may not nest one loop inside another")
+    for fields in scopes:
+        for name in sorted(used - set(fields)):
+            problems.append(
+                f"template uses {name!r}, which this rule does not bind (available: {', '.join(sorted(fields))})"
+            )
+        for name, attr in attributes:
+            allowed = fields.get(name)
+            if allowed is not None and attr not in allowed and not attr.startswith("_"):
+                problems.append(
+                    f"template uses {name}.{attr}, but {name} has no field {attr!r} (fields: {', '.join(allowed)})"
+                )
+    return list(dict.fromkeys(problems))

@@ -45,9 +45,9 @@ class Document:
                 return where
         return (0, 0)
 
-    def problem(self, path: Path, message: str) -> Problem:
+    def problem(self, path: Path, message: str, rule: str = "") -> Problem:
         line, column = self.locate(path)
-        return Problem(self.file, line, column, format_path(path), message)
+        return Problem(self.file, line, column, format_path(path), message, rule)
 
 
 def read_text(source: str, *, max_bytes: int = MAX_BYTES) -> str:
@@ -63,7 +63,9 @@ def read_text(source: str, *, max_bytes: int = MAX_BYTES) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InputError([Problem(label, message=f"not UTF-8 text (bad byte at offset {err.start}); save the file as UTF-8")]) from None
+        raise InputError(
+            [Problem(label, message=f"not UTF-8 text (bad byte at offset {err.start}); save the file as UTF-8")]
+        ) from None
 
 
 def _read_file(source: str, max_bytes: int) -> bytes:

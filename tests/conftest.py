@@ -28,10 +28,10 @@ def advisor(builtin: kb.KnowledgeBase) -> Advisor:
 
 
 def base_layer(target: Path) -> Path:
-    """A knowledge base with the built-in vocabulary, derived types and concepts, but no rules."""
+    """A knowledge base with the built-in vocabulary and concepts, but no rules or derived types."""
     target.mkdir(parents=True, exist_ok=True)
     source = kb.builtin_dir()
-    for name in ("vocabulary.yaml", "derived.yaml", "concepts.yaml"):
+    for name in ("vocabulary.yaml", "concepts.yaml"):
         shutil.copy(source / name, target / name)
     shutil.copytree(source / "templates", target / "templates")
     (target / "rules").mkdir()
@@ -40,13 +40,15 @@ def base_layer(target: Path) -> Path:
 
 @pytest.fixture
 def write_rules(tmp_path: Path) -> Callable[[str], Path]:
-    """Write a rules file into a fresh rule-less knowledge base and return the folder."""
+    """Write a rules file (and derived types, if given) into a rule-less knowledge base; return its folder."""
 
-    def write(text: str, name: str = "test.yaml") -> Path:
+    def write(text: str, name: str = "test.yaml", derived: str | None = None) -> Path:
         layer = tmp_path / "kb"
         if not layer.exists():
             base_layer(layer)
         (layer / "rules" / name).write_text(textwrap.dedent(text), encoding="utf-8")
+        if derived is not None:
+            (layer / "derived.yaml").write_text(textwrap.dedent(derived), encoding="utf-8")
         return layer
 
     return write
@@ -56,8 +58,8 @@ def write_rules(tmp_path: Path) -> Callable[[str], Path]:
 def playbook(write_rules: Callable[[str], Path]) -> Callable[[str], Callable[[dict], list[advice.Advice]]]:
     """Compile rules (YAML text) and return a function from a deal fragment to its English advice."""
 
-    def build(text: str) -> Callable[[dict], list[advice.Advice]]:
-        knowledge = kb.load([write_rules(text)])
+    def build(text: str, derived: str | None = None) -> Callable[[dict], list[advice.Advice]]:
+        knowledge = kb.load([write_rules(text, derived=derived)])
         runner = Advisor(knowledge)
 
         def advise(fragment: dict) -> list[advice.Advice]:

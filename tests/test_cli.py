@@ -92,12 +92,18 @@ def test_markdown_output_has_headings_per_category(tmp_path):
 
 
 def test_language_follows_a_chinese_locale(tmp_path):
-    result = run(["advise", deal_file(tmp_path), "--format", "json"], env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"})
+    result = run(
+        ["advise", deal_file(tmp_path), "--format", "json"],
+        env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"},
+    )
     assert json.loads(result.stdout)["lang"] == "zh"
 
 
 def test_language_defaults_to_english_elsewhere(tmp_path):
-    result = run(["advise", deal_file(tmp_path), "--format", "json"], env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "de_DE.UTF-8"})
+    result = run(
+        ["advise", deal_file(tmp_path), "--format", "json"],
+        env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "de_DE.UTF-8"},
+    )
     assert json.loads(result.stdout)["lang"] == "en"
 
 
@@ -128,8 +134,13 @@ def test_a_deal_no_rule_applies_to_says_so(tmp_path):
 
 
 def test_cli_py_runs_as_a_script(tmp_path):
-    completed = subprocess.run([sys.executable, "cli.py", "advise", deal_file(tmp_path), "--format", "json"],
-                               cwd=ROOT, capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, "cli.py", "advise", deal_file(tmp_path), "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["deal"] == "某银行OA专网建设"
 

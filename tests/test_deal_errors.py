@@ -31,22 +31,36 @@ def advise(tmp_path, text: str | bytes, name: str = "deal.yaml") -> tuple[int, s
         ("name: x\n", "FILE: account: required key 'account' is missing"),
         ("account: {name: a}\n", "FILE: name: required key 'name' is missing"),
         (GOOD + "stagee: research\n", "FILE:6:1: stagee: unknown key 'stagee'; did you mean 'stage'?"),
-        (GOOD.replace("evaluation", "closing"), "FILE:3:1: stage: 'closing' is not allowed; use one of: intent (购买意愿)"),
-        (GOOD.replace("roles: [economic_buyer]", "roles: [boss]"),
-         "FILE:5:24: stakeholders[0].roles[0]: 'boss' is not allowed; use one of: economic_buyer (决策者)"),
-        (GOOD.replace("roles: [economic_buyer]", "influence: 9"),
-         "FILE:5:16: stakeholders[0].influence: input should be less than or equal to 5; got 9"),
-        (GOOD.replace("roles: [economic_buyer]", "contacted: maybe"),
-         "FILE:5:16: stakeholders[0].contacted: input should be a valid boolean; got 'maybe'"),
-        (GOOD.replace("roles: [economic_buyer]", "reports_to: 王总"),
-         "FILE:5:16: stakeholders[0].reports_to: '王总' is not a stakeholder of this deal; stakeholders: 张伟"),
+        (
+            GOOD.replace("evaluation", "closing"),
+            "FILE:3:1: stage: 'closing' is not allowed; use one of: intent (购买意愿)",
+        ),
+        (
+            GOOD.replace("roles: [economic_buyer]", "roles: [boss]"),
+            "FILE:5:24: stakeholders[0].roles[0]: 'boss' is not allowed; use one of: economic_buyer (决策者)",
+        ),
+        (
+            GOOD.replace("roles: [economic_buyer]", "influence: 9"),
+            "FILE:5:16: stakeholders[0].influence: input should be less than or equal to 5; got 9",
+        ),
+        (
+            GOOD.replace("roles: [economic_buyer]", "contacted: maybe"),
+            "FILE:5:16: stakeholders[0].contacted: input should be a valid boolean; got 'maybe'",
+        ),
+        (
+            GOOD.replace("roles: [economic_buyer]", "reports_to: 王总"),
+            "FILE:5:16: stakeholders[0].reports_to: '王总' is not a stakeholder of this deal; stakeholders: 张伟",
+        ),
         (GOOD + "  - {name: 张伟}\n", "FILE:6:6: stakeholders[1].name: '张伟' is listed twice; names must be unique"),
         (GOOD + "needs: [{text: x, owner: 老赵}]\n", "FILE:6:19: needs[0].owner: '老赵' is not a stakeholder"),
         (GOOD + "name: again\n", "FILE:6:1: duplicate key 'name' (first given on line 1)"),
         (GOOD + "value: -5\n", "FILE:6:1: value: input should be greater than or equal to 0; got -5"),
         (GOOD + "signals: [rumour]\n", "FILE:6:11: signals[0]: 'rumour' is not allowed; use one of: price_objection"),
         ("- just\n- a list\n", "FILE: a deal file must be a mapping"),
-        (GOOD + "x: !!python/object/apply:os.system [ls]\n", "FILE:6:4: invalid YAML: could not determine a constructor"),
+        (
+            GOOD + "x: !!python/object/apply:os.system [ls]\n",
+            "FILE:6:4: invalid YAML: could not determine a constructor",
+        ),
     ],
 )
 def test_invalid_deal_is_rejected_with_a_located_message(tmp_path, text, expected):

@@ -23,17 +23,29 @@ def test_fresh_virtualenv_install_advises_on_a_deal(tmp_path: Path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / ("Scripts" if sys.platform == "win32" else "bin")
-    install = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
-                             capture_output=True, text=True, check=False)
+    install = subprocess.run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert install.returncode == 0, install.stderr[-3000:]
     deal = tmp_path / "deal.yaml"
-    deal.write_text("name: 项目\naccount: {name: a}\nstage: evaluation\n"
-                    "stakeholders: [{name: 王总, roles: [economic_buyer]}]\n", encoding="utf-8")
-    advised = subprocess.run([str(bin_dir / "dealcoach"), "advise", str(deal), "--format", "json"],
-                             cwd=tmp_path, capture_output=True, text=True, check=False)
+    deal.write_text(
+        "name: 项目\naccount: {name: a}\nstage: evaluation\nstakeholders: [{name: 王总, roles: [economic_buyer]}]\n",
+        encoding="utf-8",
+    )
+    advised = subprocess.run(
+        [str(bin_dir / "dealcoach"), "advise", str(deal), "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert advised.returncode == 0, advised.stderr
     rules = [a["rule"] for a in json.loads(advised.stdout)["advice"]]
     assert "coverage.meet-economic-buyer" in rules
-    frozendict = subprocess.run([str(bin_dir / "python"), "-m", "pip", "show", "frozendict"],
-                                capture_output=True, text=True, check=False)
+    frozendict = subprocess.run(
+        [str(bin_dir / "python"), "-m", "pip", "show", "frozendict"], capture_output=True, text=True, check=False
+    )
     assert "Version: 1.2" in frozendict.stdout

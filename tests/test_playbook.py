@@ -10,8 +10,12 @@ import yaml
 from engine import examples, kb
 
 KB = kb.load([kb.builtin_dir()])
-CASES = [(rule.id, kind, index) for rule in KB.rules for kind in examples.KINDS
-         for index in range(len(getattr(rule.model.examples, kind)))]
+CASES = [
+    (rule.id, kind, index)
+    for rule in KB.rules
+    for kind in examples.KINDS
+    for index in range(len(getattr(rule.model.examples, kind)))
+]
 SHARED_CONCEPTS = Path(__file__).resolve().parents[2] / "shared" / "spec" / "playbook-concepts.yaml"
 
 

@@ -18,9 +18,17 @@ TAIL = """    advice: {zh: "建议", en: "advice"}
 """
 
 
-def problems(write_rules, text: str) -> list[str]:
+RELATIONSHIP = """relationship:
+  label: {zh: 关系类型, en: relationship class}
+  fields:
+    stakeholder: {type: stakeholder, zh: 干系人, en: stakeholder}
+    class: {type: relationship_class, zh: 类型, en: class}
+"""
+
+
+def problems(write_rules, text: str, derived: str | None = None) -> list[str]:
     with pytest.raises(InputError) as caught:
-        kb.load([write_rules(text)])
+        kb.load([write_rules(text, derived=derived)])
     return [str(p) for p in caught.value.problems]
 
 
@@ -44,22 +52,28 @@ def test_condition_problems_are_located(write_rules, when, line, column, message
 
 
 def test_template_using_an_unbound_name_is_rejected(write_rules):
-    text = HEAD + """    when:
+    text = (
+        HEAD
+        + """    when:
       - stakeholder: {as: eb, roles: economic_buyer}
     advice: {zh: "见{{ boss.name }}", en: "meet {{ eb.nam }}"}
     examples: {fires: [{}], silent: [{}]}
 """
+    )
     found = problems(write_rules, text)
     assert any("advice.zh: rule t.rule: template uses 'boss'" in p for p in found)
     assert any("advice.en: rule t.rule: template uses eb.nam, but eb has no field 'nam'" in p for p in found)
 
 
 def test_template_reaching_for_python_internals_is_rejected(write_rules):
-    text = HEAD + """    when:
+    text = (
+        HEAD
+        + """    when:
       - deal: {stage: research}
     advice: {zh: "{{ ''.__class__ }}", en: "x"}
     examples: {fires: [{}], silent: [{}]}
 """
+    )
     [problem] = problems(write_rules, text)
     assert "names starting with _ are not allowed" in problem
 
@@ -96,12 +110,16 @@ def test_duplicate_rule_ids_are_rejected(write_rules):
 
 
 def test_advice_and_derive_together_are_rejected(write_rules):
-    text = HEAD + """    when:
+    text = (
+        HEAD
+        + """    when:
       - stakeholder: {as: p}
     derive:
       relationship: {stakeholder: $p.name, class: partner}
-""" + TAIL
-    assert any("give either 'advice'" in p for p in problems(write_rules, text))
+"""
+        + TAIL
+    )
+    assert any("give either 'advice'" in p for p in problems(write_rules, text, derived=RELATIONSHIP))
 
 
 def test_rule_file_with_yaml_syntax_error_reports_line_and_column(write_rules):
