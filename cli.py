@@ -193,9 +193,13 @@ def kb_show(rule_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
 @click.option("--category", required=True, help="The rule's category; the rule goes into rules/CATEGORY.yaml.")
 @kb_option
 def kb_new(rule_id: str, category: str, kb_dirs: tuple[str, ...]) -> None:
-    """Write a commented skeleton rule with examples, ready to edit (into the last --kb folder)."""
-    knowledge = load_kb(kb_dirs)
+    """Write a commented skeleton rule with examples, ready to edit (into the last --kb folder).
+
+    The folder is created if it does not exist yet: this is how a company layer usually starts.
+    """
     target = Path(kb_dirs[-1]) if kb_dirs else kb_mod.builtin_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    knowledge = load_kb(kb_dirs)
     try:
         path = trainer.new_rule(knowledge, target, rule_id, category)
     except ValueError as err:
