@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from engine import advice as advice_mod
+from engine import assessment, examples, report, trainer, whynot
 from engine import deal as deal_mod
-from engine import examples, report, trainer, whynot
 from engine import kb as kb_mod
 from engine.problems import InputError
 from engine.runner import Advisor
@@ -130,10 +130,11 @@ def advise(
             texts.append("\n".join([deal.name, *whynot.why_not(kb, outcome, why_not, lang)]) + "\n")
             continue
         advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
+        health = assessment.assess(outcome, kb, lang)
         if fmt == "json":
-            documents.append(report.document(deal, advice, lang, explain=explain))
+            documents.append(report.document(deal, advice, health, lang, explain=explain))
         else:
-            texts.append(report.render(kb, fmt, deal, advice, lang, explain=explain))
+            texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain))
     if documents:
         click.echo(report.to_json(documents), nl=False)
     if texts:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from engine import advice, kb, report  # noqa: E402
+from engine import advice, assessment, kb, report  # noqa: E402
 from engine.deal import validate  # noqa: E402
 from engine.runner import Advisor  # noqa: E402
 from engine.yamlsource import Document  # noqa: E402
@@ -76,8 +76,9 @@ def engine_per_deal(advisor: Advisor, knowledge: kb.KnowledgeBase, people: int, 
     samples, count = [], 0
     for _ in range(runs):
         start = time.perf_counter()
-        items = advice.build(advisor.run(deal), knowledge, "en")
-        report.to_json([report.document(deal, items, "en")])
+        outcome = advisor.run(deal)
+        items = advice.build(outcome, knowledge, "en")
+        report.to_json([report.document(deal, items, assessment.assess(outcome, knowledge, "en"), "en")])
         samples.append(time.perf_counter() - start)
         count = len(items)
     return median_ms(samples), count

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from engine import strata
 from engine.compat import AND, AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
 from engine.compat import Rule as ExpertaRule
 from engine.facts import FactType, FieldSpec, Schema
@@ -299,10 +300,13 @@ class Compiler:
     counts: list[CountSpec] = field(default_factory=list)
 
     def engine_class(self, rules: list[Rule]) -> type[PlaybookEngine]:
+        level, _ = strata.levels(rules)
         members: dict[str, Any] = {}
         for number, rule in enumerate(rules):
+            salience = strata.salience(rule, level)
             for branch in rule.branches:
-                members[f"r{number}_{branch.index}"] = ExpertaRule(*self._lhs(rule, branch))(self._action(rule, branch))
+                lhs = self._lhs(rule, branch)
+                members[f"r{number}_{branch.index}"] = ExpertaRule(*lhs, salience=salience)(self._action(rule, branch))
         return type("CompiledPlaybook", (PlaybookEngine,), members)
 
     def _lhs(self, rule: Rule, branch: Branch) -> list[Any]:

@@ -65,6 +65,8 @@ def Term(enum: str) -> Any:  # noqa: N802 - reads like a type in the model below
 TriState = Annotated[bool | None, BeforeValidator(_tristate)]
 Name = Annotated[str, Field(min_length=1)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Days = Annotated[StrictInt, Field(ge=0)]
 
 
 class _Model(BaseModel):
@@ -83,6 +85,9 @@ class Account(_Model):
     satisfaction: Annotated[StrictInt, Field(ge=1, le=5)] | None = None
     months_since_last_order: Annotated[StrictInt, Field(ge=0)] | None = None
     restricted: StrictBool = False
+    # Extensions (README, "Optional fields beyond the spec"): the share quadrant (C1).
+    market_share: Percent | None = None
+    our_share: Percent | None = None
 
 
 class Budget(_Model):
@@ -133,6 +138,9 @@ class Stakeholder(_Model):
     personal_need_met: TriState = None
     reports_to: str | None = None
     favors: str | None = None
+    # Extensions: response mode to change (Miller Heiman) and activity recency.
+    receptivity: Term("receptivity") = "unknown"
+    days_since_contact: Days | None = None
 
 
 class Rep(_Model):
@@ -155,6 +163,7 @@ class Deal(_Model):
     stakeholders: list[Stakeholder] = []
     rep: Rep = Rep()
     signals: list[Term("signal")] = []
+    days_in_stage: Days | None = None  # extension: how long the deal has sat in its stage
     notes: Any = None
     extra: Any = None
 

@@ -17,12 +17,13 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from engine import lint, templating, yamlsource
+from engine import lint, strata, templating, yamlsource
 from engine.compiler import Checker
 from engine.deal import Deal
 from engine.facts import Schema
 from engine.problems import InputError, Problem
 from engine.rulelang import Rule, disabled_ids, parse_file
+from engine.scoring import ASSESSMENT_INPUTS, Scoring
 from engine.vocabulary import LANGS, Lang, Vocabulary
 
 KB_ENV = "DEALCOACH_KB"
@@ -73,6 +74,7 @@ class KnowledgeBase:
     origin: dict[str, Path] = field(default_factory=dict)
     skipped: list[Problem] = field(default_factory=list)
     reports: list[LayerReport] = field(default_factory=list)
+    scoring: Scoring = field(default_factory=Scoring)
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
 
     @property
@@ -113,6 +115,7 @@ def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) ->
                 except InputError as err:
                     fatal += err.problems
     concepts = _concepts(layers, fatal)
+    scoring = _scoring(layers, fatal)
     rule_problems: list[Problem] = []
     rules, origin, reports = _rules(layers, rule_problems)
     kb = KnowledgeBase(
@@ -124,6 +127,7 @@ def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) ->
         templating.make_environment(vocabulary, [d / "templates" for d in reversed(layers)]),
         origin,
         reports=reports,
+        scoring=scoring,
     )
     rule_problems += _check(kb)
     if fatal or (rule_problems and not skip_invalid):
@@ -168,6 +172,22 @@ def _concepts(layers: Iterable[Path], problems: list[Problem]) -> dict[str, Conc
         for item in parsed.concepts:
             concepts[item.id] = Concept(item.id, item.title.zh, item.title.en)
     return concepts
+
+
+def _scoring(layers: Iterable[Path], problems: list[Problem]) -> Scoring:
+    """The health-score weights; a later layer's ``assessment.yaml`` replaces the earlier one."""
+    scoring = Scoring()
+    for path in (layer / "assessment.yaml" for layer in layers):
+        if not path.is_file():
+            continue
+        try:
+            document = yamlsource.load(str(path))
+            scoring = Scoring.model_validate(document.data or {})
+        except InputError as err:
+            problems.extend(err.problems)
+        except ValidationError as err:
+            problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
+    return scoring
 
 
 @dataclass
@@ -247,7 +267,8 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
     problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
-    problems += lint.derived_flow(kb.rules, kb.schema)
+    problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS)
+    problems += strata.cycle_problems(kb.rules)
     return problems
 
 

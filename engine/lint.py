@@ -138,10 +138,10 @@ def _consumed(rule: Rule) -> set[str]:
     return used
 
 
-def derived_flow(rules: list[Rule], schema: Schema) -> list[Problem]:
-    """Derived types that nothing produces or nothing consumes."""
+def derived_flow(rules: list[Rule], schema: Schema, consumed_elsewhere: Iterable[str] = ()) -> list[Problem]:
+    """Derived types that nothing produces or nothing consumes (rules, or the assessment)."""
     produced = {p.fact_type for rule in rules for p in rule.derive}
-    consumed = set().union(*(_consumed(rule) for rule in rules)) if rules else set()
+    consumed = set(consumed_elsewhere).union(*(_consumed(rule) for rule in rules))
     problems = []
     for name, fact_type in schema.types.items():
         if not fact_type.derived:

@@ -1,7 +1,8 @@
 """Rendering advice for people and programs: text for a terminal, Markdown, or JSON.
 
 The text and Markdown layouts are Jinja templates in ``kb/templates`` (a company layer may
-replace them); JSON follows the public output contract (``dealcoach.advice/1``) exactly.
+replace them); JSON follows the public output contract (``dealcoach.advice/1``) exactly, with the
+deal-level ``assessment`` added next to ``advice`` as the contract allows.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 from typing import Any
 
 from engine.advice import CATEGORIES, SCHEMA_ID, Advice
+from engine.assessment import Assessment
 from engine.deal import Deal
 from engine.kb import KnowledgeBase
 from engine.vocabulary import Lang
@@ -18,9 +20,17 @@ FORMATS = ("text", "markdown", "json")
 HEADLINE_COUNT = 3
 
 
-def document(deal: Deal, advice: list[Advice], lang: Lang, *, explain: bool = False) -> dict[str, Any]:
-    """The JSON document for one deal."""
-    return {"schema": SCHEMA_ID, "deal": deal.name, "lang": lang, "advice": [a.as_json(explain) for a in advice]}
+def document(
+    deal: Deal, advice: list[Advice], assessment: Assessment, lang: Lang, *, explain: bool = False
+) -> dict[str, Any]:
+    """The JSON document for one deal: the contract's keys, then the assessment."""
+    return {
+        "schema": SCHEMA_ID,
+        "deal": deal.name,
+        "lang": lang,
+        "advice": [a.as_json(explain) for a in advice],
+        "assessment": assessment.as_json(),
+    }
 
 
 def to_json(documents: list[dict[str, Any]]) -> str:
@@ -29,8 +39,18 @@ def to_json(documents: list[dict[str, Any]]) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 
 
-def render(kb: KnowledgeBase, fmt: str, deal: Deal, advice: list[Advice], lang: Lang, *, explain: bool = False) -> str:
-    """Text or Markdown for one deal: the three most important steps, then the rest by category."""
+def render(
+    kb: KnowledgeBase,
+    fmt: str,
+    deal: Deal,
+    advice: list[Advice],
+    assessment: Assessment,
+    lang: Lang,
+    *,
+    explain: bool = False,
+) -> str:
+    """Text or Markdown for one deal: health first, the three most important steps, then the rest
+    grouped by category."""
     concepts = kb.concepts
     items = [
         dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts]) for a in advice
@@ -42,7 +62,8 @@ def render(kb: KnowledgeBase, fmt: str, deal: Deal, advice: list[Advice], lang: 
         lang=lang,
         deal=deal.model_dump(),
         top=top,
-        groups=[(c, items) for c, items in groups if items],
+        groups=[(c, members) for c, members in groups if members],
         explain=explain,
         total=len(items),
+        assessment=assessment.as_json(),
     )

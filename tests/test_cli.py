@@ -38,7 +38,7 @@ def test_json_output_follows_the_contract(tmp_path):
     result = run(["advise", deal_file(tmp_path), "--format", "json", "--lang", "zh"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert list(data) == ["schema", "deal", "lang", "advice"]
+    assert list(data) == ["schema", "deal", "lang", "advice", "assessment"]
     assert (data["schema"], data["deal"], data["lang"]) == ("dealcoach.advice/1", "某银行OA专网建设", "zh")
     first = data["advice"][0]
     assert list(first) == ["rule", "category", "priority", "stakeholders", "concepts", "text", "because"]
@@ -149,3 +149,16 @@ def test_kb_test_reports_a_summary_line():
     result = run(["kb", "test", "coverage.find-a-coach"])
     assert result.exit_code == 0
     assert result.stdout.splitlines()[-1] == "3 passed, 0 failed"
+
+
+def test_json_includes_an_explained_assessment(tmp_path):
+    data = json.loads(run(["advise", deal_file(tmp_path), "--format", "json", "--lang", "en"]).stdout)
+    assessment = data["assessment"]
+    assert list(assessment["criteria"]) == ["need", "process", "budget", "relationship", "worth"]
+    assert {
+        "flag": "economic_buyer_unmet_late",
+        "text": "decision maker never met late in the cycle",
+        "stakeholder": "张伟",
+    } in assessment["red_flags"]
+    assert assessment["health"] == 100 - sum(d["points"] for d in assessment["deductions"])
+    assert all(d["reason"] for d in assessment["deductions"])

@@ -364,3 +364,56 @@ def test_a_specific_rule_supersedes_a_generic_one_for_the_same_people(playbook):
     assert [a.rule for a in advise({"stakeholders": [eb]})] == ["t.generic"]
     coach = {"name": "小李", "roles": ["coach"], "contacted": True}
     assert [a.rule for a in advise({"stakeholders": [eb, coach]})] == ["t.specific"]
+
+
+def test_not_over_a_derived_fact_waits_for_every_derivation(playbook):
+    """The advice rule negates red flags; it must not fire before the flag has been derived."""
+    advise = playbook(
+        rules(
+            DERIVED_CHAIN[0],
+            DERIVED_CHAIN[1],
+            """  - id: t.rule
+    category: relationship
+    priority: low
+    concepts: [A1]
+    when:
+      - stakeholder: {as: p, attitude: resist}
+      - not: {red_flag: {code: influential_opponent, stakeholder: $p.name}}
+"""
+            + ADVICE,
+        ),
+        derived=DERIVED_TYPES,
+    )
+    opponent = {"name": "甲", "attitude": "resist", "org_need_met": False, "personal_need_met": False}
+    for _ in range(5):  # the agenda order varies with object ids; the answer must not
+        assert fired(advise({"stakeholders": [{**opponent, "influence": 5}]})) == []
+        assert fired(advise({"stakeholders": [{**opponent, "influence": 2}]})) == [["甲"]]
+
+
+def test_a_derived_fact_that_depends_on_its_own_absence_is_rejected(write_rules):
+    import pytest
+
+    from engine import kb
+    from engine.problems import InputError
+
+    text = rules(
+        """  - id: t.loop
+    category: relationship
+    concepts: [A2]
+    when:
+      - stakeholder: {as: p}
+      - not: {relationship: {stakeholder: $p.name}}
+    derive:
+      relationship: {stakeholder: $p.name, class: stranger}
+""",
+        """  - id: t.rule
+    category: relationship
+    priority: low
+    concepts: [A2]
+    when:
+      - relationship: {as: r}
+"""
+        + ADVICE,
+    )
+    with pytest.raises(InputError, match="depend, through a 'not', on their own absence"):
+        kb.load([write_rules(text, derived=DERIVED_TYPES.split("red_flag:")[0])])

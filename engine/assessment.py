@@ -1,0 +1,73 @@
+"""The deal-level assessment: five qualification criteria, red flags, and a health score.
+
+Rules conclude ``criterion`` and ``red_flag`` facts; this module only adds them up, with the
+weights of ``kb/assessment.yaml``, and keeps every deduction with its reason so that the score
+can be explained line by line. A criterion with several conclusions takes the worst one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.advice import Explainer
+from engine.kb import KnowledgeBase
+from engine.runner import Outcome
+from engine.vocabulary import Lang
+
+CRITERIA = ("need", "process", "budget", "relationship", "worth")
+WORST_FIRST = ("at_risk", "unknown", "met")
+
+
+@dataclass
+class Assessment:
+    health: int
+    criteria: dict[str, str]
+    red_flags: list[dict[str, Any]]
+    deductions: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "health": self.health,
+            "criteria": self.criteria,
+            "red_flags": self.red_flags,
+            "deductions": self.deductions,
+        }
+
+
+def assess(outcome: Outcome, kb: KnowledgeBase, lang: Lang) -> Assessment:
+    explainer = Explainer(kb, outcome, lang)
+    vocabulary = kb.vocabulary
+    derived = [(fact_type, dict(values), d) for (fact_type, values), d in sorted(outcome.derivations.items())]
+    criteria = {name: "unknown" for name in CRITERIA}
+    reasons: dict[str, str] = {}
+    for fact_type, values, derivation in derived:
+        name, status = values.get("name"), values.get("status")
+        if fact_type == "criterion" and WORST_FIRST.index(status) < WORST_FIRST.index(criteria[name]):
+            criteria[name] = status
+            reasons[name] = f"{derivation.rule.id}: {'; '.join(explainer.because(derivation.firing))}"
+    deductions = []
+    for name, status in criteria.items():
+        points = kb.scoring.criteria.get(status, 0)
+        if points:
+            label = (
+                f"{vocabulary.label('criterion', name, lang)} = {vocabulary.label('criterion_status', status, lang)}"
+            )
+            deductions.append({"points": points, "reason": label, "because": reasons.get(name, "")})
+    flags = []
+    for fact_type, values, derivation in derived:
+        if fact_type != "red_flag":
+            continue
+        code, who = values["code"], values.get("stakeholder") or None
+        text = vocabulary.label("red_flag", code, lang)
+        flags.append({"flag": code, "text": text, "stakeholder": who})
+        because = f"{derivation.rule.id}: {'; '.join(explainer.because(derivation.firing))}"
+        deductions.append(
+            {
+                "points": kb.scoring.flag_points(code),
+                "reason": f"{text}{f' ({who})' if who else ''}",
+                "because": because,
+            }
+        )
+    health = max(0, kb.scoring.start - sum(d["points"] for d in deductions))
+    return Assessment(health, criteria, flags, deductions)

@@ -1,0 +1,18 @@
+"""The weights of the health score (``kb/assessment.yaml``), kept apart from the assessment itself
+so that the knowledge base can load them without depending on the advice machinery."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+ASSESSMENT_INPUTS = ("criterion", "red_flag")  # derived fact types the assessment consumes
+
+
+class Scoring(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: int = 100
+    criteria: dict[str, int] = {"at_risk": 15, "unknown": 5}
+    red_flags: dict[str, int] = {"default": 10}
+
+    def flag_points(self, code: str) -> int:
+        return self.red_flags.get(code, self.red_flags.get("default", 0))
