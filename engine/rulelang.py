@@ -14,7 +14,7 @@ Field tests: a plain value (equality; for a list field such as ``roles``, member
 (one of), or a mapping of operators (``eq ne in not_in gt gte lt lte has has_any has_none known``).
 ``$name.field`` refers to a field of the fact bound with ``as: name`` (a join).
 
-``docs/rule-language.md`` is the reference for trainers; this module is its implementation.
+``docs/authoring.md`` (section 6) is the reference for trainers; this module is its implementation.
 Parsing reports every problem with the file, line and column of the offending key.
 """
 

@@ -157,7 +157,7 @@ SKELETON = """\
     priority: medium              # high | medium | low
     concepts: [{concept}]                # ids from kb/concepts.yaml that this rule applies
     source: {{seed: "", section: ""}}   # where in the material the idea comes from
-    when:                         # every condition must hold (docs/rule-language.md)
+    when:                         # every condition must hold (docs/authoring.md, section 6)
       - stakeholder: {{as: p, roles: coach, contacted: false}}
     advice:                       # name the people: {{{{ p.name }}}}; say what to do today
       zh: "先约{{{{ p.name }}}}面谈一次，请他讲讲这个项目里谁说了算。"
