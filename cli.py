@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
 
 from engine import advice as advice_mod
-from engine import assessment, examples, report, trainer, whynot
+from engine import assessment, drillgen, drillreport, drillsession, drillui, examples, report, storage, trainer, whynot
 from engine import deal as deal_mod
+from engine import drill as drill_mod
 from engine import kb as kb_mod
 from engine.problems import InputError
 from engine.runner import Advisor
@@ -237,6 +238,172 @@ def kb_test(rule_ids: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
         click.echo(f"FAILED {result.name} ({result.location()}): {result.failure}")
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     sys.exit(1 if failed else 0)
+
+
+@main.group()
+def drill() -> None:
+    """Role-play drills on real cases, scored by the playbook."""
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"The drill database (default: {storage.default_path()}; or set {storage.DB_ENV}).",
+)
+
+
+def drill_files() -> dict[str, Path]:
+    return {p.stem: p for p in sorted((kb_mod.scenarios_dir() / "drills").glob("*.yaml"))}
+
+
+def load_drill(name: str, knowledge: kb_mod.KnowledgeBase) -> drill_mod.Drill:
+    files = drill_files()
+    path = files.get(name) or (Path(name) if Path(name).is_file() else None)
+    if path is None:
+        fail([f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}"])
+        sys.exit(EXIT_INPUT)
+    try:
+        return drill_mod.load(path, knowledge)
+    except InputError as err:
+        fail(err.problems, f"dealcoach: the drill {name!r} has {len(err.problems)} problem(s).")
+        sys.exit(EXIT_INPUT)
+
+
+def open_store(db_path: str | None) -> storage.Store:
+    try:
+        return storage.Store(Path(db_path) if db_path else storage.default_path())
+    except storage.StorageError as err:
+        fail([f"dealcoach: {err}"])
+        sys.exit(EXIT_INPUT)
+
+
+@drill.command("list")
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+@kb_option
+def drill_list(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
+    """The drills: name, title, concepts, number of steps, estimated minutes."""
+    lang = lang or default_lang()
+    knowledge = load_kb(kb_dirs)
+    for name in drill_files():
+        scenario = load_drill(name, knowledge).scenario
+        click.echo(f"{name}  {scenario.title(lang)}")
+        click.echo(f"    {len(scenario.steps)} steps, ~{scenario.minutes} min; concepts: {' '.join(scenario.concepts)}")
+
+
+@drill.command("check")
+@click.argument("names", nargs=-1)
+@kb_option
+def drill_check(names: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
+    """Validate drills and prove them consistent with the playbook (all drills by default)."""
+    knowledge = load_kb(kb_dirs)
+    examiner = drill_mod.Examiner(knowledge)
+    problems, checked = [], 0
+    for name in names or tuple(drill_files()):
+        try:
+            problems += drill_mod.check(
+                drill_mod.load(drill_files().get(name) or Path(name), knowledge), knowledge, examiner
+            )
+        except InputError as err:
+            problems += err.problems
+        except FileNotFoundError:
+            problems.append(f"dealcoach: no drill {name!r}")
+        checked += 1
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{checked} drill(s) checked, {len(problems)} problem(s)")
+    sys.exit(EXIT_INPUT if problems else 0)
+
+
+def answer_lines(answers_file: str | None) -> Iterator[str] | None:
+    """Scripted answers: from --answers, or from standard input when it is not a terminal."""
+    if answers_file:
+        return iter(Path(answers_file).read_text(encoding="utf-8").splitlines())
+    if not sys.stdin.isatty():
+        return (line.rstrip("\n") for line in sys.stdin)
+    return None
+
+
+@drill.command("run")
+@click.argument("name", required=False)
+@click.option(
+    "--from-deal",
+    "from_deal",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    default=None,
+    help="Practise on a live deal: questions generated from the rules that fire on it.",
+)
+@click.option("--trainee", default=None, help="Whose progress this is (default: your login name).")
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Play non-interactively: one answer per line.",
+)
+@click.option("--resume", is_flag=True, help="Continue the trainee's unfinished session exactly where it stopped.")
+@db_option
+@kb_option
+def drill_run(
+    name: str | None,
+    from_deal: str | None,
+    trainee: str | None,
+    lang: Lang | None,
+    answers_file: str | None,
+    resume: bool,
+    db_path: str | None,
+    kb_dirs: tuple[str, ...],
+) -> None:
+    """Play a drill: a briefing, numbered choices, feedback after each step and a debrief."""
+    knowledge = load_kb(kb_dirs)
+    trainee = trainee or os.environ.get("USER") or os.environ.get("USERNAME") or "trainee"
+    store = open_store(db_path)
+    if resume:
+        session = store.unfinished(trainee, name)
+        if session is None:
+            fail([f"dealcoach: {trainee} has no unfinished drill{f' {name!r}' if name else ''} to resume"])
+            sys.exit(EXIT_INPUT)
+        play = drillsession.Play.resume(knowledge, session, store)
+    else:
+        if from_deal:
+            try:
+                built = drillgen.from_deal(
+                    deal_mod.load(from_deal, knowledge.vocabulary), knowledge, Path(from_deal).stem
+                )
+            except InputError as err:
+                fail(err.problems, "dealcoach: the deal file has problems; no drill was made.")
+                sys.exit(EXIT_INPUT)
+        elif name:
+            built = load_drill(name, knowledge)
+        else:
+            fail(["dealcoach: name a drill (see dealcoach drill list), or use --from-deal FILE or --resume"])
+            sys.exit(EXIT_INPUT)
+        play = drillsession.Play.begin(knowledge, built, lang or default_lang())
+        play.store = store
+        play.session_id = store.start(trainee, built.name, play.lang, drillsession.spec_of(built), from_deal)
+    drillui.play(play, answer_lines(answers_file))
+
+
+@drill.command("report")
+@click.option("--trainee", default=None, help="Only this trainee.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+@db_option
+@kb_option
+def drill_report(
+    trainee: str | None, fmt: str, lang: Lang | None, db_path: str | None, kb_dirs: tuple[str, ...]
+) -> None:
+    """Progress over time: attempts, score per concept and per topic, weakest first."""
+    knowledge = load_kb(kb_dirs)
+    store = open_store(db_path)
+    click.echo(
+        drillreport.render(
+            drillreport.progress(store.sessions(trainee), knowledge), knowledge, fmt, lang or default_lang()
+        ),
+        nl=False,
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from engine.compiler import Firing, bound_name, effective_op
+from engine.compiler import Firing, bound_name, effective_op, literal
 from engine.facts import FactType, FieldSpec, subject
 from engine.kb import KnowledgeBase
 from engine.problems import InputError
@@ -197,7 +197,7 @@ class Explainer:
             bound = firing.facts.get(test.value.binding)
             return self.show(bound[test.value.field], spec) if bound is not None else str(test.value)
         if isinstance(test.value, tuple):
-            return ("、" if self.lang == "zh" else ", ").join(self.show(v, spec) for v in test.value)
+            return ("、" if self.lang == "zh" else ", ").join(self.show(literal(v, spec), spec) for v in test.value)
         return self.show(None if spec.type == "tristate" and test.value == "unknown" else test.value, spec)
 
     def _field(self, fact_type: str, name: str) -> str:

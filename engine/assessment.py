@@ -25,11 +25,13 @@ class Assessment:
     criteria: dict[str, str]
     red_flags: list[dict[str, Any]]
     deductions: list[dict[str, Any]] = field(default_factory=list)
+    stage_focus: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "health": self.health,
             "criteria": self.criteria,
+            "stage_focus": self.stage_focus,
             "red_flags": self.red_flags,
             "deductions": self.deductions,
         }
@@ -70,4 +72,15 @@ def assess(outcome: Outcome, kb: KnowledgeBase, lang: Lang) -> Assessment:
             }
         )
     health = max(0, kb.scoring.start - sum(d["points"] for d in deductions))
-    return Assessment(health, criteria, flags, deductions)
+    return Assessment(health, criteria, flags, deductions, _stage_focus(derived, kb, lang))
+
+
+def _stage_focus(derived: list[tuple[str, dict[str, Any], Any]], kb: KnowledgeBase, lang: Lang) -> list[dict[str, Any]]:
+    """The roles that matter at this stage, in vocabulary order, and whether we have met someone in each."""
+    focus = {v["role"] for t, v, _ in derived if t == "focus_role"}
+    uncovered = {v["role"] for t, v, _ in derived if t == "focus_uncovered"}
+    return [
+        {"role": role, "text": kb.vocabulary.label("role", role, lang), "covered": role not in uncovered}
+        for role in kb.vocabulary.ids("role")
+        if role in focus
+    ]

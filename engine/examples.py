@@ -48,6 +48,7 @@ def example_deal(rule: Rule, kind: str, index: int, kb: KnowledgeBase) -> tuple[
     """The deal an example describes, validated like a user's deal file."""
     raw = dict(rule.model.examples.model_dump()[kind][index])
     expect = raw.pop("expect", None) or {}
+    expect["moves"] = tuple(raw.pop("moves", None) or ())
     raw.setdefault("name", f"example {rule.id}")
     raw.setdefault("account", {"name": "example account"})
     prefix: Path = rule.path + ("examples", kind, index)
@@ -64,7 +65,13 @@ def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
     except InputError as err:
         where = "; ".join(f"{p.path}: {p.message}" for p in err.problems)
         return Result(rule, kind, index, f"the example is not a valid deal: {where}")
-    outcome = advisor.run(deal, keep_facts=True)
+    moves = expect["moves"]
+    unknown = [m for m in moves if m not in kb.vocabulary.enums.get("move", {})]
+    if unknown:
+        return Result(
+            rule, kind, index, f"unknown move(s) {unknown}; use one of: {', '.join(kb.vocabulary.ids('move'))}"
+        )
+    outcome = advisor.run(deal, keep_facts=True, moves=moves)
     fired = [f for f in outcome.firings if f.rule.id == rule.id]
     if kind == "silent":
         return Result(rule, kind, index, _fired_message(fired) if fired else None)

@@ -119,6 +119,10 @@ BASE_FIELDS: dict[str, dict[str, str]] = {
     "competitor": {"name": "text", "strength": "strength", "incumbent": "bool"},
     "need": {"text": "text", "kind": "need_kind", "owner": "stakeholder"},
     "signal": {"id": "signal"},
+    # Only in drills: the move the trainee just made, for the knowledge base's reaction rules.
+    "move": {"id": "move"},
+    # One per stakeholder and role, so that rules can join on a role ("someone we met in that role").
+    "role_of": {"stakeholder": "stakeholder", "role": "role", "contacted": "bool"},
     # Not in the deal file: the runner declares one per `count` condition with the number counted.
     "count": {"key": "text", "value": "number"},
 }
@@ -198,6 +202,8 @@ def deal_facts(deal: Deal, schema: Schema) -> list[Fact]:
         values = person.model_dump()
         values["roles"] = tuple(values["roles"])
         facts.append(types["stakeholder"].make(**values))
+        role_of = types["role_of"]
+        facts += [role_of.make(stakeholder=person.name, role=r, contacted=person.contacted) for r in person.roles]
     facts += [types["competitor"].make(**c.model_dump()) for c in deal.competitors]
     facts += [types["need"].make(**n.model_dump()) for n in deal.needs]
     facts += [types["signal"].make(id=s) for s in dict.fromkeys(deal.signals)]

@@ -23,7 +23,7 @@ from engine.deal import Deal
 from engine.facts import Schema
 from engine.problems import InputError, Problem
 from engine.rulelang import Rule, disabled_ids, parse_file
-from engine.scoring import ASSESSMENT_INPUTS, Scoring
+from engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
 from engine.vocabulary import LANGS, Lang, Vocabulary
 
 KB_ENV = "DEALCOACH_KB"
@@ -75,6 +75,8 @@ class KnowledgeBase:
     skipped: list[Problem] = field(default_factory=list)
     reports: list[LayerReport] = field(default_factory=list)
     scoring: Scoring = field(default_factory=Scoring)
+    knowledge_only: dict[str, str] = field(default_factory=dict)  # concept id -> why no rule cites it
+    topics: dict[str, str] = field(default_factory=dict)  # concept id prefix (R, A, ...) -> "English / 中文"
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
 
     @property
@@ -114,8 +116,10 @@ def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) ->
                     apply(yamlsource.load(str(layer / name)))
                 except InputError as err:
                     fatal += err.problems
-    concepts = _concepts(layers, fatal)
+    topics: dict[str, str] = {}
+    concepts = _concepts(layers, fatal, topics)
     scoring = _scoring(layers, fatal)
+    knowledge_only = _knowledge_only(layers, concepts, fatal)
     rule_problems: list[Problem] = []
     rules, origin, reports = _rules(layers, rule_problems)
     kb = KnowledgeBase(
@@ -128,6 +132,8 @@ def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) ->
         origin,
         reports=reports,
         scoring=scoring,
+        knowledge_only=knowledge_only,
+        topics=topics,
     )
     rule_problems += _check(kb)
     if fatal or (rule_problems and not skip_invalid):
@@ -151,10 +157,42 @@ class _ConceptEntry(BaseModel):
 
 
 class _ConceptsFile(BaseModel):
+    topics: dict[str, str] = {}
     concepts: list[_ConceptEntry] = []
 
 
-def _concepts(layers: Iterable[Path], problems: list[Problem]) -> dict[str, Concept]:
+class _KnowledgeOnlyEntry(BaseModel):
+    reason: str
+
+
+class _KnowledgeOnlyFile(BaseModel):
+    concepts: dict[str, _KnowledgeOnlyEntry] = {}
+
+
+def _knowledge_only(layers: Iterable[Path], concepts: dict[str, Concept], problems: list[Problem]) -> dict[str, str]:
+    """Concepts taught by drills rather than rules (``knowledge-only.yaml``), with the reason."""
+    found: dict[str, str] = {}
+    for path in (layer / "knowledge-only.yaml" for layer in layers):
+        if not path.is_file():
+            continue
+        try:
+            document = yamlsource.load(str(path))
+            parsed = _KnowledgeOnlyFile.model_validate(document.data or {})
+        except InputError as err:
+            problems.extend(err.problems)
+            continue
+        except ValidationError as err:
+            problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
+            continue
+        for concept_id, entry in parsed.concepts.items():
+            if concept_id not in concepts:
+                problems.append(document.problem(("concepts", concept_id), f"unknown concept id {concept_id!r}"))
+            found[concept_id] = entry.reason
+    return found
+
+
+def _concepts(layers: Iterable[Path], problems: list[Problem], topics: dict[str, str]) -> dict[str, Concept]:
+    """The concept map (``concepts.yaml``) of every layer; ``topics`` receives the topic titles."""
     concepts: dict[str, Concept] = {}
     for layer in layers:
         path = layer / "concepts.yaml"
@@ -169,6 +207,7 @@ def _concepts(layers: Iterable[Path], problems: list[Problem]) -> dict[str, Conc
         except ValidationError as err:
             problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
             continue
+        topics.update(parsed.topics)
         for item in parsed.concepts:
             concepts[item.id] = Concept(item.id, item.title.zh, item.title.en)
     return concepts
@@ -267,7 +306,7 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
     problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
-    problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS)
+    problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
     problems += strata.cycle_problems(kb.rules)
     return problems
 

@@ -39,8 +39,10 @@ class Advisor:
         self.counts = compiler.counts
         self.count_type = kb.schema.types[COUNT_TYPE]
 
-    def run(self, deal: Deal, *, keep_facts: bool = False) -> Outcome:
+    def run(self, deal: Deal, *, keep_facts: bool = False, moves: tuple[str, ...] = ()) -> Outcome:
+        """Run the playbook on ``deal``; ``moves`` are a drill trainee's moves, for reaction rules."""
         facts = deal_facts(deal, self.kb.schema)
+        facts += [self.kb.schema.types["move"].make(id=move) for move in moves]
         facts += [self.count_type.make(key=spec.key, value=spec.count(facts)) for spec in self.counts]
         engine = self.engine
         engine.reset()

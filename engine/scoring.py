@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-ASSESSMENT_INPUTS = ("criterion", "red_flag")  # derived fact types the assessment consumes
+DRILL_INPUTS = ("attitude_shift", "contact_made", "signal_raised", "signal_cleared")  # applied by drills
+ASSESSMENT_INPUTS = ("criterion", "red_flag", "focus_role", "focus_uncovered")  # derived types the assessment reads
 
 
 class Scoring(BaseModel):

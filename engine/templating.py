@@ -27,6 +27,9 @@ def display_width(text: str) -> int:
     return sum(2 if _wide(ch) else 1 for ch in text)
 
 
+NO_LINE_START = set("。，、；：！？）」』》〉")
+
+
 def _wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in "WF"
 
@@ -51,7 +54,8 @@ def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None)
     prefix = indent if first is None else first
     line = prefix
     for token in _tokens(text):
-        if display_width(line) + display_width(token) > width and line.strip():
+        closing = token in NO_LINE_START  # Chinese punctuation never starts a line (kinsoku)
+        if display_width(line) + display_width(token) > width and line.strip() and not closing:
             lines.append(line.rstrip())
             line = indent
             token = token.lstrip()

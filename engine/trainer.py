@@ -136,8 +136,11 @@ def exercised_rules(kb: KnowledgeBase, deal_files: list[Path]) -> tuple[set[str]
 
 def coverage(kb: KnowledgeBase, deal_files: list[Path], lang: Lang) -> list[str]:
     cited = Counter(c for r in kb.rules for c in r.model.concepts)
-    missing = [c for c in kb.concepts if c not in cited]
-    lines = [f"concepts: {len(kb.concepts) - len(missing)} of {len(kb.concepts)} cited by a rule"]
+    missing = [c for c in kb.concepts if c not in cited and c not in kb.knowledge_only]
+    lines = [
+        f"concepts: {len(cited)} of {len(kb.concepts)} cited by a rule, "
+        f"{len(kb.knowledge_only)} taught by drills only (knowledge-only.yaml), {len(missing)} not covered"
+    ]
     lines += [f"  not covered: {c} {kb.concepts[c].title(lang)}" for c in missing]
     fired, problems = exercised_rules(kb, deal_files)
     unexercised = sorted(r.id for r in kb.rules if r.id not in fired)

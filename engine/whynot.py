@@ -27,7 +27,12 @@ class WhyNot:
         self.kb, self.outcome, self.lang = kb, outcome, lang
         self.explainer = Explainer(kb, outcome, lang)
 
-    def explain(self, rule: Rule) -> list[str]:
+    def explain(self, rule: Rule, *, brief: bool = False) -> list[str]:
+        """Why ``rule`` did not fire; ``brief`` leaves out the facts each failed condition looked at."""
+        lines = self._explain(rule)
+        return [line for line in lines if not brief or not line.startswith("    ")]
+
+    def _explain(self, rule: Rule) -> list[str]:
         zh = self.lang == "zh"
         if any(f.rule.id == rule.id for f in self.outcome.firings):
             given = {a.rule for a in build(self.outcome, self.kb, self.lang)}

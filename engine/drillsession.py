@@ -1,0 +1,191 @@
+"""Playing a drill: one session, its answers, the changing deal, and the debrief.
+
+The session is rebuilt from what the store holds (the drill as it was at the start, and every
+answer so far), so resuming after a crash replays the same consequences and lands on the same
+step. Parsing an answer never raises for a typo: it returns a message for the re-prompt.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import deal as deal_mod
+from engine import yamlsource
+from engine.deal import Deal
+from engine.drill import Drill, Examiner, Scenario, Step, Verdict
+from engine.kb import KnowledgeBase
+from engine.storage import Answer, Session, Store, now
+from engine.vocabulary import Lang
+
+NONE_WORDS = {"none", "no", "0", "无", "没有"}
+
+
+def spec_of(drill: Drill) -> dict[str, Any]:
+    """What the store keeps of a drill: the scenario and its starting deal, as plain data."""
+    scenario = drill.scenario.model_dump(mode="json")
+    scenario["deal"] = drill.deal.model_dump(mode="json", exclude_none=True)
+    return {"name": drill.name, "scenario": scenario}
+
+
+def drill_from_spec(spec: dict[str, Any], kb: KnowledgeBase) -> Drill:
+    scenario = Scenario.model_validate(spec["scenario"])
+    deal = deal_mod.validate(yamlsource.Document(spec["name"], scenario.deal), kb.vocabulary)
+    return Drill(spec["name"], scenario, deal)
+
+
+@dataclass
+class Turn:
+    step: Step
+    verdict: Verdict
+    answer: list[str]
+
+
+@dataclass
+class Play:
+    kb: KnowledgeBase
+    drill: Drill
+    lang: Lang
+    examiner: Examiner
+    deal: Deal
+    step: Step | None
+    turns: list[Turn] = field(default_factory=list)
+    session_id: int | None = None
+    store: Store | None = None
+
+    @classmethod
+    def begin(cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None) -> Play:
+        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, drill.scenario.steps[0])
+
+    @classmethod
+    def resume(cls, kb: KnowledgeBase, session: Session, store: Store, examiner: Examiner | None = None) -> Play:
+        """Rebuild a session by replaying its stored answers (no feedback is shown for them)."""
+        drill = drill_from_spec(session.spec, kb)
+        play = cls.begin(kb, drill, session.lang, examiner)  # type: ignore[arg-type]
+        for stored in session.answers:
+            play._apply(stored.answer)
+        play.session_id, play.store = session.id, store
+        return play
+
+    @property
+    def finished(self) -> bool:
+        return self.step is None
+
+    def choices(self) -> list[tuple[str, str]]:
+        assert self.step is not None
+        return self.examiner.choices(self.step, self.deal, self.lang)
+
+    def parse(self, raw: str) -> list[str] | str:
+        """The answer ids ``raw`` stands for, or a message saying what is allowed."""
+        assert self.step is not None
+        choices = self.choices()
+        zh = self.lang == "zh"
+        allowed = f"1-{len(choices)}"
+        if self.step.kind == "diagnose":
+            text = raw.strip().lower()
+            if text in NONE_WORDS:
+                return []
+            parts = [p for p in text.replace("，", ",").replace(" ", ",").split(",") if p]
+            picked = [self._pick(p, choices) for p in parts]
+            if not parts or None in picked:
+                return (
+                    f"请输入 {allowed} 之间的编号，用逗号分隔；都没有就输入 none"
+                    if zh
+                    else f"enter numbers from {allowed}, separated by commas, or none"
+                )
+            return list(dict.fromkeys(p for p in picked if p is not None))
+        picked_one = self._pick(raw.strip(), choices)
+        if picked_one is None:
+            return f"请输入 {allowed} 之间的一个编号" if zh else f"enter one number from {allowed}"
+        return [picked_one]
+
+    @staticmethod
+    def _pick(text: str, choices: list[tuple[str, str]]) -> str | None:
+        if text.isdigit() and 1 <= int(text) <= len(choices):
+            return choices[int(text) - 1][0]
+        for choice_id, label in choices:
+            if text.casefold() in (choice_id.casefold(), label.casefold()):
+                return choice_id
+        return None
+
+    def answer(self, answer: list[str]) -> tuple[Verdict, list[str]]:
+        """Score an answer, store it, apply its consequences, and move on; returns the changes."""
+        assert self.step is not None
+        step = self.step
+        verdict, changes = self._apply(answer)
+        if self.store is not None and self.session_id is not None:
+            self.store.record(
+                self.session_id,
+                Answer(len(self.turns) - 1, step.id, answer, verdict.score, verdict.max_score, verdict.concepts, now()),
+            )
+            if self.finished:
+                self.store.finish(self.session_id)
+        return verdict, changes
+
+    def _apply(self, answer: list[str]) -> tuple[Verdict, list[str]]:
+        assert self.step is not None
+        verdict = self.examiner.judge(self.step, self.deal, answer, self.lang)
+        changes: list[str] = []
+        if verdict.option is not None and verdict.option.move:
+            self.deal, changes = self.examiner.consequences(self.deal, verdict.option.move, self.lang)
+        verdict.changes = changes
+        self.turns.append(Turn(self.step, verdict, answer))
+        self.step = self.drill.next_step(self.step, verdict.option)
+        return verdict, changes
+
+    def debrief(self) -> Debrief:
+        return Debrief.of(self.turns, self.kb, self.lang)
+
+
+@dataclass
+class Debrief:
+    score: float
+    max_score: float
+    by_concept: dict[str, tuple[float, float]]
+    costly: list[Turn]
+    review: list[str]
+    lang: Lang
+
+    @classmethod
+    def of(cls, turns: list[Turn], kb: KnowledgeBase, lang: Lang) -> Debrief:
+        by_concept: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for turn in turns:
+            for concept in turn.verdict.concepts:
+                by_concept[concept][0] += turn.verdict.score
+                by_concept[concept][1] += turn.verdict.max_score
+        costly = sorted(
+            (t for t in turns if t.verdict.score < t.verdict.max_score),
+            key=lambda t: t.verdict.score - t.verdict.max_score,
+        )
+        weak = sorted(
+            (c for c, (s, m) in by_concept.items() if s < m), key=lambda c: by_concept[c][0] / by_concept[c][1]
+        )
+        return cls(
+            sum(t.verdict.score for t in turns),
+            sum(t.verdict.max_score for t in turns),
+            {c: (s, m) for c, (s, m) in by_concept.items()},
+            costly,
+            weak,
+            lang,
+        )
+
+    def lines(self, kb: KnowledgeBase) -> list[str]:
+        zh = self.lang == "zh"
+        percent = round(100 * self.score / self.max_score) if self.max_score else 0
+        out = [("总分：" if zh else "Score: ") + f"{self.score:g}/{self.max_score:g} ({percent}%)", ""]
+        out.append("各要点得分：" if zh else "By concept:")
+        for concept, (score, most) in sorted(self.by_concept.items(), key=lambda kv: kv[1][0] / kv[1][1]):
+            out.append(f"  {concept} {kb.concepts[concept].title(self.lang)}: {score:g}/{most:g}")
+        if self.costly:
+            out += ["", "失分最多的几步：" if zh else "The moves that cost most:"]
+            for turn in self.costly[:3]:
+                out.append(f"  - {turn.step.prompt(self.lang)}")
+                out.append(f"    {turn.verdict.summary}")
+        if self.review:
+            out += ["", "建议复习：" if zh else "Review:"]
+            for concept in self.review:
+                rules = [r.id for r in kb.rules if concept in r.model.concepts and not r.derives][:2]
+                hint = f" (dealcoach kb show {rules[0]})" if rules else ""
+                out.append(f"  - {concept} {kb.concepts[concept].title(self.lang)}{hint}")
+        return out
