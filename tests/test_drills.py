@@ -1,0 +1,476 @@
+"""Role-play drills: step kinds, consequences, consistency checks, persistence and the terminal."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from engine import drill, storage
+from engine.drillsession import Play
+from engine.problems import InputError
+from tests.conftest import ROOT, SCENARIOS
+
+DRILLS = sorted((SCENARIOS / "drills").glob("*.yaml"))
+BANK = SCENARIOS / "drills" / "bank-oa-decision-maker.yaml"
+
+MINI = """\
+title: {zh: 小练习, en: Mini drill}
+briefing: {zh: 一个小项目。, en: A small deal.}
+deal:
+  name: 小项目
+  account: {name: 某公司}
+  stage: evaluation
+  rep: {style: analytical}
+  stakeholders:
+    - {name: 王总, roles: [economic_buyer], influence: 5, style: controller, attitude: doubt}
+    - {name: 小李, roles: [coach], contacted: true, attitude: accept, org_need_met: true, personal_need_met: true}
+    - {name: 周工, roles: [technical_gatekeeper], contacted: true, attitude: doubt}
+steps:
+  - id: who-decides
+    kind: identify
+    ask: role
+    role: economic_buyer
+    prompt: {zh: 谁拍板？, en: Who decides?}
+    concepts: [R5]
+  - id: li-class
+    kind: identify
+    ask: relationship
+    stakeholder: 小李
+    prompt: {zh: 小李属于哪类？, en: Where is 小李 on the grid?}
+    concepts: [A2]
+  - id: zhou-attitude
+    kind: identify
+    ask: attitude
+    stakeholder: 周工
+    prompt: {zh: 周工的态度？, en: 周工's attitude?}
+    concepts: [A1]
+  - id: boss-style
+    kind: identify
+    ask: style
+    stakeholder: 王总
+    prompt: {zh: 王总说话快、只要结论。他是？, en: 王总 talks fast and wants the bottom line. He is?}
+    concepts: [S2]
+  - id: reach
+    kind: move
+    prompt: {zh: 怎么见王总？, en: How do you reach 王总?}
+    concepts: [R7]
+    options:
+      - id: coach
+        text: {zh: 请小李引荐, en: Ask 小李 to introduce you}
+        good: true
+        rule: coverage.coach-arranges-economic-buyer
+        move: ask_coach_intro
+      - id: bypass
+        text: {zh: 绕过周工, en: Go over 周工's head}
+        good: false
+        move: bypass_gatekeeper
+  - id: flags
+    kind: diagnose
+    ask: red_flags
+    prompt: {zh: 危险信号？, en: Red flags?}
+    concepts: [R7]
+    choices: [economic_buyer_unmet_late, no_coach]
+"""
+
+
+@pytest.fixture(scope="module")
+def examiner(builtin):
+    return drill.Examiner(builtin)
+
+
+def write(tmp_path: Path, text: str, name: str = "mini.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def mini(tmp_path, builtin) -> drill.Drill:
+    return drill.load(write(tmp_path, MINI), builtin)
+
+
+def judge(examiner, d: drill.Drill, step_id: str, answer: list[str], deal=None):
+    return examiner.judge(d.step(step_id), deal or d.deal, answer, "en")
+
+
+def test_identify_role_scores_the_stakeholder_who_plays_it(tmp_path, builtin, examiner):
+    d = mini(tmp_path, builtin)
+    assert judge(examiner, d, "who-decides", ["王总"]).score == 1
+    wrong = judge(examiner, d, "who-decides", ["小李"])
+    assert (wrong.score, wrong.feedback[0]) == (0, "Not quite. The answer: 王总")
+
+
+def test_identify_relationship_uses_the_needs_grid_the_rules_derive(tmp_path, builtin, examiner):
+    d = mini(tmp_path, builtin)
+    assert judge(examiner, d, "li-class", ["partner"]).score == 1
+    assert judge(examiner, d, "li-class", ["friend"]).score == 0
+
+
+def test_identify_attitude_and_style(tmp_path, builtin, examiner):
+    d = mini(tmp_path, builtin)
+    assert judge(examiner, d, "zhou-attitude", ["doubt"]).score == 1
+    assert judge(examiner, d, "boss-style", ["controller"]).score == 1
+    assert judge(examiner, d, "boss-style", ["amiable"]).score == 0
+
+
+def test_a_good_move_quotes_the_rule_that_backs_it(tmp_path, builtin, examiner):
+    verdict = judge(examiner, mini(tmp_path, builtin), "reach", ["coach"])
+    assert verdict.score == 1
+    assert verdict.feedback[0].startswith("Good move. The playbook says: 王总 makes the final call")
+    assert "R13" in verdict.concepts
+
+
+def test_a_poor_move_names_the_better_one(tmp_path, builtin, examiner):
+    verdict = judge(examiner, mini(tmp_path, builtin), "reach", ["bypass"])
+    assert verdict.score == 0
+    assert verdict.summary == "Better: Ask 小李 to introduce you"
+
+
+def test_diagnose_scores_the_flags_the_assessment_derives(tmp_path, builtin, examiner):
+    d = mini(tmp_path, builtin)
+    assert judge(examiner, d, "flags", ["economic_buyer_unmet_late"]).score == 1
+    assert judge(examiner, d, "flags", []).score == 0
+    assert judge(examiner, d, "flags", ["economic_buyer_unmet_late", "no_coach"]).score == 0
+
+
+def test_a_move_changes_the_deal_and_later_answers(tmp_path, builtin, examiner):
+    d = mini(tmp_path, builtin)
+    after_coach, changes = examiner.consequences(d.deal, "ask_coach_intro", "en")
+    assert changes == ["you got to meet 王总"]
+    assert judge(examiner, d, "flags", [], deal=after_coach).score == 1  # the flag is gone once we met him
+    after_bypass, changes = examiner.consequences(d.deal, "bypass_gatekeeper", "en")
+    assert changes == ["周工 is now resistant"]
+    assert judge(examiner, d, "zhou-attitude", ["resist"], deal=after_bypass).score == 1
+
+
+def test_an_earlier_choice_changes_which_later_move_is_right(builtin):
+    d = drill.load(BANK, builtin)
+    good_path = Play.begin(builtin, d, "en")
+    bad_path = Play.begin(builtin, d, "en")
+    for answers, play in (
+        (["王敏", "opponent", "analytical", "through-coach"], good_path),
+        (["王敏", "opponent", "analytical", "over-the-head"], bad_path),
+    ):
+        for answer in answers:
+            play.answer([answer])
+        play.answer(["influential_opponent"])
+    assert good_path.answer(["answer-doubts"])[0].score == 1
+    assert bad_path.answer(["defuse"])[0].score == 1
+
+
+def test_drill_check_passes_the_bundled_drills():
+    result = CliRunner().invoke(main, ["drill", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == f"{len(DRILLS)} drill(s) checked, 0 problem(s)"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            (
+                "        good: true\n        rule: coverage.coach-arranges-economic-buyer",
+                "        good: true\n        rule: coverage.find-a-coach",
+            ),
+            "option 'coach' is marked good, but rule coverage.find-a-coach gives no advice at this point",
+        ),
+        (
+            (
+                "        good: false\n        move: bypass_gatekeeper",
+                "        good: false\n        rule: coverage.coach-arranges-economic-buyer\n"
+                "        move: bypass_gatekeeper",
+            ),
+            "option 'bypass' is marked poor, but rule coverage.coach-arranges-economic-buyer gives advice",
+        ),
+        (
+            ("    role: economic_buyer", "    role: purchaser"),
+            "on the main path nobody or nothing answers this step (role)",
+        ),
+        (
+            ("    role: economic_buyer\n", "    role: economic_buyer\n    next: reach\n"),
+            "step 'li-class' can never be reached",
+        ),
+    ],
+)
+def test_drill_check_catches_an_inconsistent_scenario(tmp_path, change, message):
+    path = write(tmp_path, MINI.replace(*change))
+    result = CliRunner().invoke(main, ["drill", "check", str(path)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("title: {zh: 小练习, en: Mini drill}", "title: {zh: 小练习"), "invalid YAML"),
+        (("briefing: {zh: 一个小项目。, en: A small deal.}\n", ""), "briefing: required key 'briefing' is missing"),
+        (
+            ("    kind: identify\n    ask: role\n", "    kind: identify\n    ask: role\n    colour: red\n"),
+            "unknown key 'colour'",
+        ),
+        (
+            ("    kind: diagnose", "    kind: guess"),
+            "steps[5].kind: Input should be 'identify', 'move', 'negotiate' or 'diagnose'",
+        ),
+        (
+            ("    ask: relationship", "    ask: mood"),
+            "steps[1]: 'ask' must be one of role, attitude, relationship, style",
+        ),
+        (
+            ("    stakeholder: 小李", "    stakeholder: 老王"),
+            "steps[1].stakeholder: '老王' is not a stakeholder of the deal",
+        ),
+        (
+            ("rule: coverage.coach-arranges-economic-buyer", "rule: coverage.nope"),
+            "no rule 'coverage.nope' in the playbook",
+        ),
+        (("    concepts: [A2]", "    concepts: [Z1]"), "steps[1].concepts[0]: unknown concept id 'Z1'"),
+        (
+            ("        good: true\n        rule: coverage.coach-arranges-economic-buyer\n", "        good: true\n"),
+            "a good option must name the rule that makes it good",
+        ),
+        (("move: ask_coach_intro", "move: teleport"), "unknown move 'teleport'"),
+        (("    - {name: 王总, roles: [economic_buyer]", "    - {name: 王总, roles: [boss]"), "'boss' is not allowed"),
+    ],
+)
+def test_invalid_scenario_files_are_rejected_with_a_located_message(tmp_path, change, message):
+    path = write(tmp_path, MINI.replace(*change))
+    result = CliRunner().invoke(
+        main, ["drill", "run", str(path), "--db", str(tmp_path / "d.db"), "--answers", str(path)]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert f"{path}:" in result.output
+    assert "Traceback" not in result.output
+
+
+def perfect_answers(play: Play, builtin) -> list[list[str]]:
+    """The right answer at every step, as the knowledge base sees it, following the drill."""
+    answers = []
+    while not play.finished:
+        outcome = play.examiner.advisor.run(play.deal, keep_facts=True)
+        right = sorted(play.examiner.expected(play.step, play.deal, outcome))
+        answer = right if play.step.kind == "diagnose" else right[:1]
+        answers.append(answer)
+        play.answer(answer)
+    return answers
+
+
+@pytest.mark.parametrize("path", DRILLS, ids=[p.stem for p in DRILLS])
+def test_each_drill_scores_full_marks_for_the_right_answers(path, builtin):
+    play = Play.begin(builtin, drill.load(path, builtin), "en")
+    perfect_answers(play, builtin)
+    debrief = play.debrief()
+    assert debrief.score == debrief.max_score > 0
+
+
+@pytest.mark.parametrize("path", DRILLS, ids=[p.stem for p in DRILLS])
+def test_each_drill_scores_low_for_poor_answers_and_names_what_to_review(path, builtin):
+    play = Play.begin(builtin, drill.load(path, builtin), "en")
+    while not play.finished:
+        outcome = play.examiner.advisor.run(play.deal, keep_facts=True)
+        right = play.examiner.expected(play.step, play.deal, outcome)
+        wrong = [c for c, _ in play.choices() if c not in right]
+        play.answer(wrong[:1] if play.step.kind != "diagnose" else wrong)
+    debrief = play.debrief()
+    assert debrief.score <= debrief.max_score / 3
+    lines = debrief.lines(builtin)
+    missed = [c for c in debrief.review]
+    assert missed
+    assert all(any(line.strip().startswith(f"- {c} ") for line in lines) for c in missed)
+
+
+def test_scripted_answers_on_stdin_play_a_whole_drill(tmp_path):
+    answers = "2\nopponent\n4\n1\n2\n1\n"
+    result = CliRunner().invoke(
+        main,
+        ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en", "--trainee", "amy"],
+        input=answers,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Score: 6/6 (100%)" in result.output
+
+
+def test_a_bad_answer_is_asked_again(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en"],
+        input="9\nfoo\n2\n",
+    )
+    assert "enter one number from 1-7" in result.output
+    assert result.output.count("enter one number from 1-7") == 2
+    assert "Right: 王敏" in result.output
+    assert result.exit_code == 3  # the answers ran out: saved, resumable
+    assert "continue with --resume" in result.output
+
+
+def test_resume_continues_exactly_where_the_trainee_stopped(tmp_path):
+    db = str(tmp_path / "d.db")
+    first = CliRunner().invoke(
+        main,
+        ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "bo", "--lang", "en"],
+        input="2\nopponent\n4\n2\n",
+    )
+    assert first.exit_code == 3
+    second = CliRunner().invoke(
+        main, ["drill", "run", "--resume", "--db", db, "--trainee", "bo", "--lang", "en"], input="1,2\n2\n"
+    )
+    assert second.exit_code == 0, second.output
+    assert "(resuming at step 5)" in second.output
+    assert "Score: 5/6" in second.output  # the bypass at step 4 cost a point; defusing was right after it
+    [session] = storage.Store(Path(db)).sessions("bo")
+    assert [a.answer for a in session.answers] == [
+        ["王敏"],
+        ["opponent"],
+        ["analytical"],
+        ["over-the-head"],
+        ["economic_buyer_unmet_late", "influential_opponent"],
+        ["defuse"],
+    ]
+    assert session.finished_at is not None
+
+
+def test_resume_without_an_unfinished_drill_says_so(tmp_path):
+    result = CliRunner().invoke(main, ["drill", "run", "--resume", "--db", str(tmp_path / "d.db"), "--trainee", "x"])
+    assert result.exit_code == 2
+    assert "x has no unfinished drill to resume" in result.output
+
+
+def test_drill_from_a_live_deal(tmp_path):
+    deal = str(SCENARIOS / "bank-oa-network.yaml")
+    db = str(tmp_path / "d.db")
+    result = CliRunner().invoke(main, ["drill", "run", "--from-deal", deal, "--db", db, "--lang", "en"], input="1\n")
+    assert "Practice: " in result.output
+    assert "Which of these should you do next?" in result.output or "who is the" in result.output
+    assert result.exit_code == 3
+    resumed = CliRunner().invoke(main, ["drill", "run", "--resume", "--db", db, "--lang", "en"], input="1\n" * 12)
+    assert resumed.exit_code == 0, resumed.output
+    assert "Debrief" in resumed.output
+
+
+def test_drill_list_shows_title_steps_minutes_and_concepts():
+    result = CliRunner().invoke(main, ["drill", "list", "--lang", "en"])
+    assert "bank-oa-decision-maker  Bank OA network: reaching the person who decides" in result.output
+    assert "    6 steps, ~12 min; concepts: R5 R13 A2 S2 R7 A1" in result.output
+
+
+def play_bank(db: Path, trainee: str, answers: str) -> None:
+    CliRunner().invoke(
+        main,
+        ["drill", "run", "bank-oa-decision-maker", "--db", str(db), "--trainee", trainee, "--lang", "en"],
+        input=answers,
+    )
+
+
+def test_report_shows_progress_weakest_concepts_first(tmp_path):
+    db = tmp_path / "d.db"
+    play_bank(db, "amy", "1\nopponent\n3\n1\n2\n1\n")
+    play_bank(db, "amy", "2\nopponent\n4\n1\n2\n1\n")
+    text = CliRunner().invoke(main, ["drill", "report", "--db", str(db), "--trainee", "amy", "--lang", "en"]).output
+    lines = text.splitlines()
+    assert lines[0] == "amy: 2 attempt(s)"
+    by_concept = lines[lines.index("  By concept, weakest first:") + 1 :]
+    assert by_concept[0].split()[0] == "50%"
+    report = json.loads(CliRunner().invoke(main, ["drill", "report", "--db", str(db), "--format", "json"]).output)
+    assert [a["score"] for a in report[0]["attempts"]] == [4.0, 6.0]
+    csv_text = CliRunner().invoke(main, ["drill", "report", "--db", str(db), "--format", "csv"]).output
+    assert csv_text.splitlines()[0] == "trainee,kind,id,title,score,max,percent,when"
+    assert any(line.startswith("amy,topic,R,") for line in csv_text.splitlines())
+
+
+def test_an_old_database_is_migrated_forward(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(storage.MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO sessions (trainee, drill, lang, spec, started_at) VALUES ('amy', 'x', 'en', '{}', 'then')")
+    db.commit()
+    db.close()
+    store = storage.Store(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == storage.SCHEMA_VERSION
+    assert store.sessions("amy")[0].source is None
+
+
+def test_a_database_from_a_newer_dealcoach_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {storage.SCHEMA_VERSION + 1}")
+    result = CliRunner().invoke(main, ["drill", "report", "--db", str(path)])
+    assert result.exit_code == 2
+    assert "written by a newer dealcoach" in result.output
+
+
+def test_a_file_that_is_not_a_database_is_refused_cleanly(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not sqlite " * 100, encoding="utf-8")
+    result = CliRunner().invoke(main, ["drill", "report", "--db", str(path)])
+    assert result.exit_code == 2
+    assert "cannot use this file as the drill database" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_two_drills_writing_to_one_database_keep_all_their_answers(tmp_path):
+    db = tmp_path / "shared.db"
+    command = [sys.executable, "cli.py", "drill", "run", "bank-oa-decision-maker", "--db", str(db), "--lang", "en"]
+    runs = [
+        subprocess.Popen(
+            [*command, "--trainee", who],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who in ("ann", "ben")
+    ]
+    for process in runs:
+        process.stdin.write("2\nopponent\n4\n1\n2\n1\n")
+        process.stdin.close()
+    assert [p.wait(timeout=120) for p in runs] == [0, 0]
+    store = storage.Store(db)
+    for who in ("ann", "ben"):
+        [session] = store.sessions(who)
+        assert len(session.answers) == 6 and session.finished_at
+
+
+@pytest.mark.slow
+def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    db = str(tmp_path / "d.db")
+    args = ["cli.py", "drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "tty", "--lang", "en"]
+    child = pexpect.spawn(sys.executable, args, cwd=str(ROOT), encoding="utf-8", timeout=60)
+    child.expect("> ")
+    child.sendline("x")
+    child.expect("enter one number from 1-7")
+    child.sendline("2")
+    child.expect("Right: 王敏")
+    child.expect("> ")
+    child.sendline("opponent")
+    child.expect("Right: opponent")
+    child.expect("> ")
+    child.kill(9)  # a killed process: the two answers are already committed
+    child.wait()
+    child = pexpect.spawn(
+        sys.executable, [*args[:3], "--resume", *args[4:]], cwd=str(ROOT), encoding="utf-8", timeout=60
+    )
+    child.expect(r"\(resuming at step 3\)")
+    for answer in ("4", "1", "2", "1"):
+        child.expect("> ")
+        child.sendline(answer)
+    child.expect(r"Score: 6/6 \(100%\)")
+    child.expect(pexpect.EOF)
+    [session] = storage.Store(Path(db)).sessions("tty")
+    assert [a.answer for a in session.answers][:2] == [["王敏"], ["opponent"]]
+    assert len(session.answers) == 6
+
+
+def test_loading_a_missing_drill_file_is_a_clear_error(builtin, tmp_path):
+    with pytest.raises(InputError):
+        drill.load(write(tmp_path, "title: x\n"), builtin)
