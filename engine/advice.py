@@ -280,14 +280,11 @@ def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[s
 
 def _without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:
     """Drop advice that a more specific rule covers for the same (or a wider) set of people."""
-
-    def covered(firing: Firing, names: list[str]) -> bool:
-        return any(
-            firing.rule.id in other.rule.model.supersedes and set(names) <= set(other_names)
-            for other, other_names in firings
-        )
-
-    return [(f, names) for f, names in firings if not covered(f, names)]
+    covering: dict[str, list[set[str]]] = {}
+    for firing, names in firings:
+        for generic in firing.rule.model.supersedes:
+            covering.setdefault(generic, []).append(set(names))
+    return [(f, names) for f, names in firings if not any(set(names) <= wider for wider in covering.get(f.rule.id, ()))]
 
 
 def _for_template(values: dict[str, Any]) -> dict[str, Any]:

@@ -58,21 +58,38 @@ def predicate(op: str, expected: Any, spec: FieldSpec) -> Callable[[Any], bool]:
 
     Cached so that equal tests are the same object: experta shares an alpha node between rules
     only when their checks compare equal, and a shared node is visited once per fact, not once
-    per rule.
+    per rule. Tests that can only pass for a known set of values say so in ``test.index``, so that
+    the matcher can look them up by value instead of trying each (see ``engine/rete.py``).
     """
     expected = tuple(literal(v, spec) for v in expected) if isinstance(expected, tuple) else literal(expected, spec)
     if op in COMPARISONS:
         compare = COMPARISONS[op]
-        return lambda value: compare(value, expected)
-    tests: dict[str, Callable[[Any], bool]] = {
-        "in": lambda value: value in expected,
-        "not_in": lambda value: value not in expected,
-        "has": lambda value: expected in value,
-        "has_any": lambda value: any(v in value for v in expected),
-        "has_none": lambda value: not any(v in value for v in expected),
-        "known": lambda value: (value is not None and value != "unknown") == expected,
-    }
-    return tests[op]
+        test: Any = lambda value: compare(value, expected)  # noqa: E731
+    else:
+        test = {
+            "in": lambda value: value in expected,
+            "not_in": lambda value: value not in expected,
+            "has": lambda value: expected in value,
+            "has_any": lambda value: any(v in value for v in expected),
+            "has_none": lambda value: not any(v in value for v in expected),
+            "known": lambda value: (value is not None and value != "unknown") == expected,
+        }[op]
+    test.index = _index(op, expected)
+    return test
+
+
+def _index(op: str, expected: Any) -> tuple[str, frozenset[Any]] | None:
+    """("value", V): passes only if the field's value is in V; ("member", V): only if the list shares one with V."""
+    index = {
+        "eq": ("value", (expected,)),
+        "in": ("value", expected),
+        "has": ("member", (expected,)),
+        "has_any": ("member", expected),
+    }.get(op)
+    if index is None:
+        return None
+    kind, values = index
+    return kind, frozenset(values)
 
 
 class _RefTest:
@@ -268,7 +285,9 @@ class Derivation:
 
 
 def fact_values(fact: Fact) -> dict[str, Any]:
-    return {k: v for k, v in fact.as_dict().items() if not str(k).startswith("__")}
+    """A fact's fields as a plain dict. Our values are scalars and tuples, which experta stores
+    unchanged, so the generic (and slow) ``Fact.as_dict`` unfreezing is not needed."""
+    return {k: v for k, v in fact.items() if not (isinstance(k, str) and k.startswith("__"))}
 
 
 DerivedKey = tuple[str, tuple[tuple[str, Any], ...]]

@@ -27,29 +27,34 @@ from engine.deal import Deal
 from engine.kb import KnowledgeBase
 from engine.problems import InputError, Problem
 from engine.runner import Advisor, Outcome
+from engine.templating import tidy
 from engine.vocabulary import Lang
 from engine.whynot import WhyNot
 
+# Models build their validators on first use (defer_build): every command imports this module,
+# only the drill commands validate scenarios, and building eagerly would slow every start-up.
+END = "end"  # `next: end` finishes the drill
 ASKS = {"identify": ("role", "attitude", "relationship", "style"), "diagnose": ("red_flags", "criteria_at_risk")}
 
 
 class Text(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
     def __call__(self, lang: Lang) -> str:
-        return self.zh if lang == "zh" else self.en
+        return tidy(self.zh if lang == "zh" else self.en)
 
 
 class Option(BaseModel):
     """A move the trainee may choose; ``rule`` is the playbook rule that makes it a good move."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     text: Text
     good: bool
     rule: str | None = None
+    about: str | None = None  # the stakeholder the rule's advice must name, when it fires for several
     move: str | None = None
     next: str | None = None
 
@@ -61,7 +66,7 @@ class Option(BaseModel):
 
 
 class Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: Literal["identify", "move", "negotiate", "diagnose"]
     prompt: Text
@@ -90,7 +95,7 @@ class Step(BaseModel):
 
 
 class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     title: Text
     briefing: Text
     minutes: int = Field(default=10, ge=1, le=120)
@@ -115,7 +120,11 @@ class Drill:
         return next(s for s in self.scenario.steps if s.id == step_id)
 
     def next_step(self, step: Step, option: Option | None) -> Step | None:
+        """Where the drill goes after ``step``: the option's or the step's ``next`` (``end`` finishes
+        the drill), else the following step in the file."""
         target = (option.next if option else None) or step.next
+        if target == END:
+            return None
         if target:
             return self.step(target)
         index = self.scenario.steps.index(step)
@@ -175,7 +184,7 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
             ("next", step.next),
             *((("options", j, "next"), o.next) for j, o in enumerate(step.options)),
         ):
-            if target and target not in ids:
+            if target and target != END and target not in ids:
                 problems.append(document.problem((*at, *_as_path(key)), f"no step {target!r} in this drill"))
         if step.stakeholder and step.stakeholder not in names:
             problems.append(
@@ -197,6 +206,8 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
                 problems.append(
                     document.problem((*at, "options", j, "rule"), f"no rule {option.rule!r} in the playbook")
                 )
+            if option.about and option.about not in names:
+                problems.append(document.problem((*at, "options", j, "about"), f"{option.about!r} is not in the deal"))
             if option.move and option.move not in kb.vocabulary.enums["move"]:
                 problems.append(
                     document.problem(
@@ -204,7 +215,37 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
                         f"unknown move {option.move!r}; use one of: {', '.join(kb.vocabulary.ids('move'))}",
                     )
                 )
-    return problems
+    return problems + _loops(scenario, document)
+
+
+def _loops(scenario: Scenario, document: yamlsource.Document) -> list[Problem]:
+    """A drill must end whatever the trainee chooses: its steps may not lead back to themselves."""
+    drill = Drill("", scenario, None)  # type: ignore[arg-type]  # only the step graph is used
+    ids = {s.id for s in scenario.steps}
+    if any(t and t != END and t not in ids for s in scenario.steps for t in (s.next, *(o.next for o in s.options))):
+        return []  # a dangling `next` is reported above; the graph is not walkable yet
+
+    def visit(step: Step, path: list[str]) -> list[str] | None:
+        if step.id in path:
+            return [*path[path.index(step.id) :], step.id]
+        for option in step.options or [None]:
+            following = drill.next_step(step, option)
+            loop = visit(following, [*path, step.id]) if following is not None else None
+            if loop:
+                return loop
+        return None
+
+    loop = visit(scenario.steps[0], [])
+    if loop is None:
+        return []
+    at = ("steps", next(i for i, s in enumerate(scenario.steps) if s.id == loop[-2]))
+    return [
+        document.problem(
+            at,
+            f"these steps lead back to each other: {' -> '.join(loop)}; "
+            "end one branch with `next: end` or another step",
+        )
+    ]
 
 
 def _as_path(key: Any) -> tuple[Any, ...]:
@@ -222,6 +263,13 @@ class Verdict:
     option: Option | None = None
     changes: list[str] = field(default_factory=list)
     summary: str = ""  # one line for the debrief: what the right answer was
+
+
+def _backing(option: Option, given: list[advice_mod.Advice]) -> advice_mod.Advice | None:
+    """The advice that makes ``option`` a good move: its rule's, naming ``about`` if it says whom."""
+    return next(
+        (a for a in given if a.rule == option.rule and (option.about is None or option.about in a.stakeholders)), None
+    )
 
 
 class Examiner:
@@ -248,8 +296,8 @@ class Examiner:
         """The right answer(s) on this deal state, as the knowledge base sees it."""
         derived = [(t, dict(v)) for t, v in outcome.derivations]
         if step.kind in ("move", "negotiate"):
-            given = {a.rule for a in advice_mod.build(outcome, self.kb, "en")}
-            return {o.id for o in step.options if o.rule in given}
+            given = advice_mod.build(outcome, self.kb, "en")
+            return {o.id for o in step.options if _backing(o, given) is not None}
         if step.ask == "red_flags":
             return {v["code"] for t, v in derived if t == "red_flag"} & set(step.choices)
         if step.ask == "criteria_at_risk":
@@ -320,13 +368,13 @@ class Examiner:
     def _move(self, step: Step, deal: Deal, outcome: Outcome, answer: str, right: set[str], lang: Lang) -> Verdict:
         zh = lang == "zh"
         option = next(o for o in step.options if o.id == answer)
-        given = {a.rule: a for a in advice_mod.build(outcome, self.kb, lang)}
+        given = advice_mod.build(outcome, self.kb, lang)
         concepts = list(dict.fromkeys([*step.concepts, *self._rule_concepts(option.rule)]))
         if answer in right:
             lines = [
                 ("好棋。" if zh else "Good move. ")
                 + ("手册的建议：" if zh else "The playbook says: ")
-                + given[option.rule].text
+                + _backing(option, given).text
             ]
             score = 1.0
         else:
@@ -338,7 +386,8 @@ class Examiner:
                 ]
             better = [o for o in step.options if o.id in right]
             for other in better:
-                lines.append(("更好的一步：" if zh else "Better: ") + other.text(lang) + " — " + given[other.rule].text)
+                backing = _backing(other, given)
+                lines.append(("更好的一步：" if zh else "Better: ") + other.text(lang) + " — " + backing.text)
                 concepts += [c for c in self._rule_concepts(other.rule) if c not in concepts]
             if not better:
                 lines.append(

@@ -9,7 +9,7 @@ one :class:`InputError` listing every problem, so a trainer sees them all at onc
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,16 +17,19 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from engine import lint, strata, templating, yamlsource
+from engine import lint, strata, templating
 from engine.compiler import Checker
 from engine.deal import Deal
 from engine.facts import Schema
+from engine.kbcache import Cache
 from engine.problems import InputError, Problem
 from engine.rulelang import Rule, disabled_ids, parse_file
 from engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
 from engine.vocabulary import LANGS, Lang, Vocabulary
+from engine.yamlsource import Document
 
 KB_ENV = "DEALCOACH_KB"
+Reader = Callable[..., Document]
 MAX_RULE_FILE_BYTES = 1_000_000
 
 
@@ -92,14 +95,23 @@ class KnowledgeBase:
         return self.templates[key]
 
 
-def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) -> KnowledgeBase:
+def load(
+    layers: Sequence[Path] | None = None,
+    *,
+    skip_invalid: bool = False,
+    cache: Cache | None = None,
+    recheck: bool = False,
+) -> KnowledgeBase:
     """Load and check the knowledge base made of ``layers`` (default: built-in plus configured).
 
     Any problem raises :class:`InputError` listing them all. With ``skip_invalid``, rules that have
     problems are left out instead (``kb.skipped`` says which and why); problems in the vocabulary or
-    the derived fact types still stop the load, as every rule depends on them.
+    the derived fact types still stop the load, as every rule depends on them. Files that passed
+    every check before, byte for byte, are not checked again unless ``recheck`` (``kb lint``).
     """
     layers = list(layers) if layers is not None else layer_dirs()
+    cache = cache or Cache()
+    read = cache.load
     fatal: list[Problem] = []
     vocabulary = Vocabulary()
     schema = Schema.base()
@@ -113,15 +125,15 @@ def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) ->
         ):
             if (layer / name).is_file():
                 try:
-                    apply(yamlsource.load(str(layer / name)))
+                    apply(read(str(layer / name)))
                 except InputError as err:
                     fatal += err.problems
     topics: dict[str, str] = {}
-    concepts = _concepts(layers, fatal, topics)
-    scoring = _scoring(layers, fatal)
-    knowledge_only = _knowledge_only(layers, concepts, fatal)
+    concepts = _concepts(read, layers, fatal, topics)
+    scoring = _scoring(read, layers, fatal)
+    knowledge_only = _knowledge_only(read, layers, concepts, fatal)
     rule_problems: list[Problem] = []
-    rules, origin, reports = _rules(layers, rule_problems)
+    rules, origin, reports = _rules(read, layers, rule_problems)
     kb = KnowledgeBase(
         layers,
         vocabulary,
@@ -135,7 +147,11 @@ def load(layers: Sequence[Path] | None = None, *, skip_invalid: bool = False) ->
         knowledge_only=knowledge_only,
         topics=topics,
     )
-    rule_problems += _check(kb)
+    key = cache.key(_files(layers))
+    if recheck or fatal or rule_problems or not cache.passed(key):
+        rule_problems += _check(kb)
+        if not fatal and not rule_problems:
+            cache.mark_passed(key)
     if fatal or (rule_problems and not skip_invalid):
         raise InputError(fatal + rule_problems)
     while rule_problems:
@@ -169,14 +185,16 @@ class _KnowledgeOnlyFile(BaseModel):
     concepts: dict[str, _KnowledgeOnlyEntry] = {}
 
 
-def _knowledge_only(layers: Iterable[Path], concepts: dict[str, Concept], problems: list[Problem]) -> dict[str, str]:
+def _knowledge_only(
+    read: Reader, layers: Iterable[Path], concepts: dict[str, Concept], problems: list[Problem]
+) -> dict[str, str]:
     """Concepts taught by drills rather than rules (``knowledge-only.yaml``), with the reason."""
     found: dict[str, str] = {}
     for path in (layer / "knowledge-only.yaml" for layer in layers):
         if not path.is_file():
             continue
         try:
-            document = yamlsource.load(str(path))
+            document = read(str(path))
             parsed = _KnowledgeOnlyFile.model_validate(document.data or {})
         except InputError as err:
             problems.extend(err.problems)
@@ -191,7 +209,9 @@ def _knowledge_only(layers: Iterable[Path], concepts: dict[str, Concept], proble
     return found
 
 
-def _concepts(layers: Iterable[Path], problems: list[Problem], topics: dict[str, str]) -> dict[str, Concept]:
+def _concepts(
+    read: Reader, layers: Iterable[Path], problems: list[Problem], topics: dict[str, str]
+) -> dict[str, Concept]:
     """The concept map (``concepts.yaml``) of every layer; ``topics`` receives the topic titles."""
     concepts: dict[str, Concept] = {}
     for layer in layers:
@@ -199,7 +219,7 @@ def _concepts(layers: Iterable[Path], problems: list[Problem], topics: dict[str,
         if not path.is_file():
             continue
         try:
-            document = yamlsource.load(str(path))
+            document = read(str(path))
             parsed = _ConceptsFile.model_validate(document.data or {})
         except InputError as err:
             problems.extend(err.problems)
@@ -213,14 +233,14 @@ def _concepts(layers: Iterable[Path], problems: list[Problem], topics: dict[str,
     return concepts
 
 
-def _scoring(layers: Iterable[Path], problems: list[Problem]) -> Scoring:
+def _scoring(read: Reader, layers: Iterable[Path], problems: list[Problem]) -> Scoring:
     """The health-score weights; a later layer's ``assessment.yaml`` replaces the earlier one."""
     scoring = Scoring()
     for path in (layer / "assessment.yaml" for layer in layers):
         if not path.is_file():
             continue
         try:
-            document = yamlsource.load(str(path))
+            document = read(str(path))
             scoring = Scoring.model_validate(document.data or {})
         except InputError as err:
             problems.extend(err.problems)
@@ -239,7 +259,9 @@ class LayerReport:
     disabled: list[str] = field(default_factory=list)
 
 
-def _rules(layers: Iterable[Path], problems: list[Problem]) -> tuple[list[Rule], dict[str, Path], list[LayerReport]]:
+def _rules(
+    read: Reader, layers: Iterable[Path], problems: list[Problem]
+) -> tuple[list[Rule], dict[str, Path], list[LayerReport]]:
     by_id: dict[str, Rule] = {}
     origin: dict[str, Path] = {}
     reports = []
@@ -249,7 +271,7 @@ def _rules(layers: Iterable[Path], problems: list[Problem]) -> tuple[list[Rule],
         seen_here: dict[str, Rule] = {}
         for path in sorted((layer / "rules").rglob("*.yaml")) if (layer / "rules").is_dir() else []:
             try:
-                document = yamlsource.load(str(path), max_bytes=MAX_RULE_FILE_BYTES)
+                document = read(str(path), max_bytes=MAX_RULE_FILE_BYTES)
             except InputError as err:
                 problems.extend(err.problems)
                 continue
@@ -279,6 +301,11 @@ def _rules(layers: Iterable[Path], problems: list[Problem]) -> tuple[list[Rule],
             by_id.pop(rule_id, None)
             origin.pop(rule_id, None)
     return sorted(by_id.values(), key=lambda r: r.id), origin, reports
+
+
+def _files(layers: Iterable[Path]) -> list[Path]:
+    """Every file of every layer, in a fixed order: what the cache key is made of."""
+    return [f for layer in layers if layer.is_dir() for f in sorted(layer.rglob("*")) if f.is_file()]
 
 
 def _check(kb: KnowledgeBase) -> list[Problem]:

@@ -7,11 +7,14 @@ Profiling a deal of 20 stakeholders showed the time going to two things in exper
 * every node activation copies the token through ``Token.__new__``, which re-checks with
   ``assert`` and ``isinstance`` that the token holds facts, and logs each step;
 * after every rule firing, the engine asks every rule's conflict-set node for new activations,
-  though only the few that were reached can have any.
+  though only the few that were reached can have any;
+* a fact is tested against every constant any rule compares its fields with (one test per role
+  value, per attitude, ...), where a lookup by the fact's value finds the few that can pass.
 
 ``TypeIndexedMatcher`` builds experta's own network, then routes facts by type at the root,
-remembers which conflict-set nodes were reached, and swaps the node classes of *this* network for
-subclasses that skip the per-call checks. Nothing
+remembers which conflict-set nodes were reached, puts a dispatcher in front of sibling tests of
+one field against constants (alpha-memory indexing), and swaps the node classes of *this* network
+for subclasses that skip the per-call checks. Nothing
 global is patched: another experta engine in the same process is untouched. The behaviour is
 experta's; the test suite and every rule example run on this matcher.
 """
@@ -22,9 +25,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from experta.abstract import Matcher
+from experta.fieldconstraint import P
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.abstract import Node
-from experta.matchers.rete.check import TypeCheck
+from experta.matchers.rete.check import FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode
 from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode, NotNode, OrdinaryMatchNode
 from experta.matchers.rete.token import Token
@@ -124,6 +128,72 @@ class TypeIndexedBus(BusNode):
             callback(token)
 
 
+class _Dispatch:
+    """Stands in for sibling tests of one field against constants: looks the fact's value up and
+    passes the token only to the tests that can succeed. Each of them still runs its own test, so
+    nothing matches that would not have matched; the siblings that cannot match are never tried."""
+
+    def __init__(self, field: str, kind: str, children: list[ChildNode]):
+        self.field, self.kind = field, kind
+        self.children = children
+        self.index: dict[Any, list[int]] = {}
+        for order, child in enumerate(children):
+            for value in child.node.matcher.how.match.index[1]:
+                self.index.setdefault(value, []).append(order)
+
+    def activate(self, token: Token) -> None:
+        (fact,) = token.data
+        value = fact.get(self.field, _MISSING)
+        if value is _MISSING:
+            return
+        if self.kind == "value":
+            hits = self.index.get(value, ()) if _hashable(value) else range(len(self.children))
+        else:
+            hits = sorted({i for element in value for i in self.index.get(element, ())})
+        for i in hits:
+            self.children[i].callback(token)
+
+    def reset(self) -> None:
+        for child in self.children:
+            child.node.reset()
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _index_of(child: ChildNode) -> tuple[str, str] | None:
+    """(field, kind) when the child is a single constant test on a plain field that can be indexed."""
+    check = getattr(child.node, "matcher", None)
+    if not isinstance(check, FeatureCheck) or not isinstance(check.what, str) or "__" in check.what:
+        return None
+    if not isinstance(check.how, P) or getattr(check.how, "__bind__", None) is not None:
+        return None
+    index = getattr(check.how.match, "index", None)
+    return (check.what, index[0]) if index else None
+
+
+def _dispatch(node: Any, minimum: int = 3) -> None:
+    """Group ``node``'s indexable children by field, and put a dispatcher in front of large groups."""
+    groups: dict[tuple[str, str], list[ChildNode]] = {}
+    for child in node.children:
+        key = _index_of(child)
+        if key is not None:
+            groups.setdefault(key, []).append(child)
+    for (field, kind), members in groups.items():
+        if len(members) < minimum:
+            continue
+        dispatcher = _Dispatch(field, kind, members)
+        grouped = {id(c) for c in members}
+        node.children = [c for c in node.children if id(c) not in grouped] + [
+            ChildNode(dispatcher, dispatcher.activate)
+        ]
+
+
 def _nodes(root: Node) -> Iterator[Node]:
     seen: set[int] = set()
     stack = [root]
@@ -149,6 +219,9 @@ class TypeIndexedMatcher(ReteMatcher):
                 node.reached = self.reached
         for node in nodes:  # children hold bound methods of the old classes: bind them again
             node.children = [ChildNode(c.node, getattr(c.node, c.callback.__name__)) for c in node.children]
+        for node in nodes:
+            _dispatch(node)
+        self._stateful = [n for n in nodes if isinstance(n, OrdinaryMatchNode | NotNode | ConflictSetNode)]
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
         """ReteMatcher.changes, asking only the conflict-set nodes that were reached."""
@@ -167,5 +240,7 @@ class TypeIndexedMatcher(ReteMatcher):
         return added, removed
 
     def reset(self) -> None:
-        super().reset()
+        """Wipe the memories of the nodes that have any, instead of walking the whole network."""
+        for node in self._stateful:
+            node._reset()
         self.reached.clear()

@@ -8,6 +8,7 @@ so a broken template is reported with its rule before any deal is advised.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,6 +29,12 @@ def display_width(text: str) -> int:
 
 
 NO_LINE_START = set("。，、；：！？）」』》〉")
+# The East Asian wide and fullwidth ranges (CJK, kana, hangul, fullwidth forms and punctuation).
+_WIDE = (
+    "\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+)
+_GAP_BETWEEN_WIDE = re.compile(f"(?<=[{_WIDE}]) (?=[{_WIDE}])")
 
 
 def _wide(ch: str) -> bool:
@@ -37,11 +44,7 @@ def _wide(ch: str) -> bool:
 def tidy(text: str) -> str:
     """Collapse the line breaks of a YAML block into single spaces, except between two Chinese
     characters, where a space would show as a gap in the sentence."""
-    words = text.split()
-    out = words[0] if words else ""
-    for word in words[1:]:
-        out += word if _wide(out[-1]) and _wide(word[0]) else " " + word
-    return out
+    return _GAP_BETWEEN_WIDE.sub("", " ".join(text.split()))
 
 
 def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None) -> str:

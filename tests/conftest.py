@@ -70,3 +70,11 @@ def playbook(write_rules: Callable[[str], Path]) -> Callable[[str], Callable[[di
         return advise
 
     return build
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read or write the user's own knowledge-base cache."""
+    import os
+
+    os.environ["DEALCOACH_CACHE"] = str(tmp_path_factory.mktemp("kbcache"))

@@ -1,0 +1,98 @@
+"""A cache of what loading the knowledge base learns from file contents alone.
+
+Parsing every YAML file and checking every template takes most of dealcoach's start-up, and the
+answer depends only on the bytes of the files (and on this version of dealcoach). So, like
+Python's ``.pyc`` files, the results are kept under a key made from those bytes:
+
+* each parsed file (data and positions) as ``marshal`` data, which holds plain values only and
+  runs no code when read;
+* an empty marker saying "this exact set of files passed every check".
+
+Any change to any file of any layer changes the key, so a stale entry is never used. Set
+``DEALCOACH_CACHE`` to another folder, or to ``off`` to disable the cache. A cache that cannot be
+written is simply not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine import yamlsource
+from engine.yamlsource import Document
+
+CACHE_ENV = "DEALCOACH_CACHE"
+FORMAT = b"dealcoach-kb-cache-1"
+
+
+def _default_dir() -> Path | None:
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return None if configured.lower() == "off" else Path(configured)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "dealcoach"
+
+
+def _version() -> bytes:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dealcoach").encode()
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return b"checkout"
+
+
+class Cache:
+    def __init__(self, directory: Path | None = None, *, enabled: bool = True):
+        self.directory = (directory or _default_dir()) if enabled else None
+        self.salt = FORMAT + _version() + sys.version.encode()
+
+    def _path(self, digest: str, suffix: str) -> Path | None:
+        return self.directory / f"{digest}{suffix}" if self.directory else None
+
+    def load(self, source: str, *, max_bytes: int = yamlsource.MAX_BYTES) -> Document:
+        """``yamlsource.load``, from the cache when this exact text was parsed before."""
+        text = yamlsource.read_text(source, max_bytes=max_bytes)
+        path = self._path(hashlib.sha256(self.salt + text.encode()).hexdigest(), ".marshal")
+        if path is not None and path.is_file():
+            try:
+                data, positions = marshal.loads(path.read_bytes())
+                return Document(source, data, positions)
+            except (EOFError, ValueError, TypeError, OSError):
+                pass  # a damaged entry: parse again and overwrite it
+        document = yamlsource.load(source, text=text, max_bytes=max_bytes)
+        self._write(path, lambda: marshal.dumps((document.data, document.positions)))
+        return document
+
+    def key(self, files: Iterable[Path]) -> str:
+        digest = hashlib.sha256(self.salt)
+        for file in files:
+            digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+    def passed(self, key: str) -> bool:
+        path = self._path(key, ".ok")
+        return path is not None and path.is_file()
+
+    def mark_passed(self, key: str) -> None:
+        self._write(self._path(key, ".ok"), lambda: b"")
+
+    def _write(self, path: Path | None, content: object) -> None:
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_bytes(content())  # type: ignore[operator]
+            temporary.replace(path)  # atomic: a concurrent reader sees the old file or the new one
+        except (OSError, ValueError):
+            pass
