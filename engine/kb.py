@@ -9,9 +9,10 @@ one :class:`InputError` listing every problem, so a trainer sees them all at onc
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
@@ -30,6 +31,7 @@ from engine.yamlsource import Document
 
 KB_ENV = "DEALCOACH_KB"
 Reader = Callable[..., Document]
+M = TypeVar("M", bound=BaseModel)
 MAX_RULE_FILE_BYTES = 1_000_000
 
 
@@ -185,23 +187,28 @@ class _KnowledgeOnlyFile(BaseModel):
     concepts: dict[str, _KnowledgeOnlyEntry] = {}
 
 
+def _layer_files(
+    read: Reader, layers: Iterable[Path], name: str, model: type[M], problems: list[Problem]
+) -> Iterator[tuple[Document, M]]:
+    """Each layer's ``name`` file, validated with ``model``; problems are collected, not raised."""
+    for path in (layer / name for layer in layers):
+        if not path.is_file():
+            continue
+        try:
+            document = read(str(path))
+            yield document, model.model_validate(document.data or {})
+        except InputError as err:
+            problems.extend(err.problems)
+        except ValidationError as err:
+            problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
+
+
 def _knowledge_only(
     read: Reader, layers: Iterable[Path], concepts: dict[str, Concept], problems: list[Problem]
 ) -> dict[str, str]:
     """Concepts taught by drills rather than rules (``knowledge-only.yaml``), with the reason."""
     found: dict[str, str] = {}
-    for path in (layer / "knowledge-only.yaml" for layer in layers):
-        if not path.is_file():
-            continue
-        try:
-            document = read(str(path))
-            parsed = _KnowledgeOnlyFile.model_validate(document.data or {})
-        except InputError as err:
-            problems.extend(err.problems)
-            continue
-        except ValidationError as err:
-            problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
-            continue
+    for document, parsed in _layer_files(read, layers, "knowledge-only.yaml", _KnowledgeOnlyFile, problems):
         for concept_id, entry in parsed.concepts.items():
             if concept_id not in concepts:
                 problems.append(document.problem(("concepts", concept_id), f"unknown concept id {concept_id!r}"))
@@ -214,38 +221,17 @@ def _concepts(
 ) -> dict[str, Concept]:
     """The concept map (``concepts.yaml``) of every layer; ``topics`` receives the topic titles."""
     concepts: dict[str, Concept] = {}
-    for layer in layers:
-        path = layer / "concepts.yaml"
-        if not path.is_file():
-            continue
-        try:
-            document = read(str(path))
-            parsed = _ConceptsFile.model_validate(document.data or {})
-        except InputError as err:
-            problems.extend(err.problems)
-            continue
-        except ValidationError as err:
-            problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
-            continue
+    for _, parsed in _layer_files(read, layers, "concepts.yaml", _ConceptsFile, problems):
         topics.update(parsed.topics)
-        for item in parsed.concepts:
-            concepts[item.id] = Concept(item.id, item.title.zh, item.title.en)
+        concepts.update({item.id: Concept(item.id, item.title.zh, item.title.en) for item in parsed.concepts})
     return concepts
 
 
 def _scoring(read: Reader, layers: Iterable[Path], problems: list[Problem]) -> Scoring:
     """The health-score weights; a later layer's ``assessment.yaml`` replaces the earlier one."""
     scoring = Scoring()
-    for path in (layer / "assessment.yaml" for layer in layers):
-        if not path.is_file():
-            continue
-        try:
-            document = read(str(path))
-            scoring = Scoring.model_validate(document.data or {})
-        except InputError as err:
-            problems.extend(err.problems)
-        except ValidationError as err:
-            problems += [document.problem(tuple(e["loc"]), e["msg"]) for e in err.errors(include_url=False)]
+    for _, parsed in _layer_files(read, layers, "assessment.yaml", Scoring, problems):
+        scoring = parsed
     return scoring
 
 
