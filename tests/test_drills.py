@@ -474,3 +474,32 @@ def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
 def test_loading_a_missing_drill_file_is_a_clear_error(builtin, tmp_path):
     with pytest.raises(InputError):
         drill.load(write(tmp_path, "title: x\n"), builtin)
+
+
+def _bundled(builtin) -> list[drill.Drill]:
+    return [drill.load(path, builtin) for path in DRILLS]
+
+
+def test_the_drills_cover_roles_styles_stages_grid_negotiation_and_retention(builtin):
+    drills = _bundled(builtin)
+    assert len(drills) >= 10
+    steps = [(d, s) for d in drills for s in d.scenario.steps]
+    roles = {s.role for _, s in steps if s.kind == "identify" and s.ask == "role"}
+    assert {"economic_buyer", "technical_gatekeeper", "user", "coach"} <= roles
+    styles = {
+        next(p.style for p in d.deal.stakeholders if p.name == s.stakeholder)
+        for d, s in steps
+        if s.kind == "identify" and s.ask == "style"
+    }
+    assert styles == {"controller", "amiable", "promoter", "analytical"}
+    assert {d.deal.stage for d in drills} >= {"intent", "research", "preselection", "evaluation", "decision", "use"}
+    assert any(s.ask == "relationship" for _, s in steps)
+    kinds = {s.kind for _, s in steps}
+    assert kinds == {"identify", "move", "negotiate", "diagnose"}
+    categories = {builtin.rule_by_id[o.rule].model.category for _, s in steps for o in s.options if o.good}
+    assert {"negotiation", "retention"} <= categories
+
+
+def test_the_drills_teach_the_knowledge_only_concepts(builtin):
+    taught = {c for d in _bundled(builtin) for c in d.scenario.concepts}
+    assert set(builtin.knowledge_only) <= taught
