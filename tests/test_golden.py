@@ -76,3 +76,17 @@ def test_same_input_gives_byte_identical_output_across_processes():
     ]
     assert runs[0] == runs[1] == runs[2]
     assert runs[0]
+
+
+def test_example_deals_span_every_phase_and_every_category():
+    from engine import advice, kb
+    from engine import deal as deal_mod
+    from engine.runner import Advisor
+
+    knowledge = kb.load([kb.builtin_dir()])
+    advisor = Advisor(knowledge)
+    deals = [deal_mod.load(str(d), knowledge.vocabulary) for d in DEALS]
+    assert len(deals) >= 12
+    assert {d.account.phase for d in deals} == {"establish", "stabilize", "strengthen"}
+    categories = {a.category for d in deals for a in advice.build(advisor.run(d), knowledge, "en")}
+    assert categories == set(knowledge.vocabulary.ids("category"))

@@ -93,3 +93,12 @@ def test_no_two_pieces_of_advice_contradict_each_other(advisor):
         given = {a.rule for a in advice.build(advisor.run(deal), KB, "en")}
         clashes = sorted((a, b) for a, b in exclusions if a in given and b in given)
         assert clashes == [], f"{deal.name}: {clashes}"
+
+
+def test_every_rule_is_traceable_to_the_material():
+    assert [r.id for r in KB.rules if not (r.model.source and r.model.source.seed and r.model.source.section)] == []
+
+
+def test_the_playbook_has_at_least_120_rules_in_all_eleven_categories():
+    assert len(KB.rules) >= 120
+    assert {r.model.category for r in KB.rules} == set(KB.vocabulary.ids("category"))
