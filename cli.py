@@ -6,23 +6,45 @@ non-zero exit status; a Python traceback means a bug in dealcoach, never in the 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import click
 
 from engine import advice as advice_mod
-from engine import assessment, drillgen, drillreport, drillsession, drillui, examples, report, storage, trainer, whynot
+from engine import assessment, examples, report, trainer, whynot
 from engine import deal as deal_mod
-from engine import drill as drill_mod
 from engine import kb as kb_mod
 from engine.problems import InputError
 from engine.runner import Advisor
 from engine.vocabulary import LANGS, Lang
 
 EXIT_INPUT = 2
+
+
+def _lazy(name: str) -> ModuleType:
+    """Import a module on first use (the standard library's LazyLoader recipe). The drill commands'
+    machinery (pydantic models, sqlite3) is not needed to advise, and start-up time matters there."""
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+drill_mod = _lazy("engine.drill")
+drillgen = _lazy("engine.drillgen")
+drillreport = _lazy("engine.drillreport")
+drillsession = _lazy("engine.drillsession")
+drillui = _lazy("engine.drillui")
+storage = _lazy("engine.storage")
 
 
 def default_lang() -> Lang:
@@ -250,7 +272,7 @@ db_option = click.option(
     "db_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help=f"The drill database (default: {storage.default_path()}; or set {storage.DB_ENV}).",
+    help="The drill database (default: drills.sqlite3 in your data folder; or set DEALCOACH_DB).",
 )
 
 

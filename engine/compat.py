@@ -18,7 +18,7 @@ if not hasattr(collections, "Mapping"):
     collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
 
 import experta
-from experta import AND, AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P, Rule
+from experta import AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P, Rule
 from experta import watchers as _watchers
 
 
@@ -31,4 +31,4 @@ def _quiet_watchers() -> None:
 
 _quiet_watchers()
 
-__all__ = ["AND", "AS", "EXISTS", "MATCH", "NOT", "TEST", "Fact", "KnowledgeEngine", "P", "Rule", "experta"]
+__all__ = ["AS", "EXISTS", "MATCH", "NOT", "TEST", "Fact", "KnowledgeEngine", "P", "Rule", "experta"]

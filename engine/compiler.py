@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from engine import strata
-from engine.compat import AND, AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
+from engine.compat import AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
 from engine.compat import Rule as ExpertaRule
 from engine.facts import FactType, FieldSpec, Schema
 from engine.problems import Problem
@@ -376,8 +376,8 @@ class Compiler:
         return fact_type.make(**constraints), ref_tests
 
     def _negation(self, negation: Negation, referenced: set[tuple[str, str]]) -> Any:
-        patterns = [self._pattern(p, "", referenced)[0] for p in negation.patterns]
-        inner = patterns[0] if len(patterns) == 1 else AND(*patterns)
+        [pattern] = negation.patterns  # the parser allows one (see rulelang: experta's De Morgan rewrite)
+        inner = self._pattern(pattern, "", referenced)[0]
         return EXISTS(inner) if negation.exists else NOT(inner)
 
     def _count(self, rule: Rule, branch: Branch, index: int, count: Count) -> Fact:
@@ -413,7 +413,18 @@ class Compiler:
                 engine.derived_by.setdefault(id(firing), []).append(derived_key(fact_type.name, values))
                 engine.declare(fact_type.make(**values))
 
+        # experta inspects the action's signature each time it copies a rule while building the
+        # network; a ready-made signature saves that work at every start-up.
+        action.__signature__ = _ACTION_SIGNATURE  # type: ignore[attr-defined]
         return action
+
+
+_ACTION_SIGNATURE = inspect.Signature(
+    [
+        inspect.Parameter("engine", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("context", inspect.Parameter.VAR_KEYWORD),
+    ]
+)
 
 
 def _patterns_of(condition: Any) -> list[Pattern]:

@@ -1,7 +1,7 @@
 """A cache of what loading the knowledge base learns from file contents alone.
 
 Parsing every YAML file and checking every template takes most of dealcoach's start-up, and the
-answer depends only on the bytes of the files (and on this version of dealcoach). So, like
+answer depends only on the bytes of the files (and on the code of dealcoach that reads them). So, like
 Python's ``.pyc`` files, the results are kept under a key made from those bytes:
 
 * each parsed file (data and positions) as ``marshal`` data, which holds plain values only and
@@ -42,19 +42,17 @@ def _default_dir() -> Path | None:
     return base / "dealcoach"
 
 
-def _version() -> bytes:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("dealcoach").encode()
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return b"checkout"
+def _code_stamp() -> bytes:
+    """Names, sizes and modification times of dealcoach's own modules: a new release or a local
+    edit of the code that checks the files makes every cached result stale."""
+    here = Path(__file__).resolve().parent
+    return repr(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in here.glob("*.py"))).encode()
 
 
 class Cache:
     def __init__(self, directory: Path | None = None, *, enabled: bool = True):
         self.directory = (directory or _default_dir()) if enabled else None
-        self.salt = FORMAT + _version() + sys.version.encode()
+        self.salt = FORMAT + _code_stamp() + sys.version.encode()
 
     def _path(self, digest: str, suffix: str) -> Path | None:
         return self.directory / f"{digest}{suffix}" if self.directory else None

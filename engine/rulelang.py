@@ -193,11 +193,17 @@ class _Parser:
             return None
         body = raw[keyword]
         if keyword in ("not", "exists"):
-            where = [path + (keyword, i) for i in range(len(body))] if isinstance(body, list) else [path + (keyword,)]
-            patterns = [self.pattern(p, at) for p, at in zip(_as_list(body), where, strict=True)]
-            if any(p is None for p in patterns):
+            if isinstance(body, list):
+                # experta rewrites NOT(a AND b) as (NOT a) OR (NOT b), which is not "no combination
+                # matches" once a and b share a variable; so the language offers one pattern only.
+                self.fail(
+                    path + (keyword,),
+                    f"'{keyword}' takes one pattern; to negate a combination, derive a "
+                    "fact for the combination and negate that",
+                )
                 return None
-            return Negation(patterns, keyword == "exists", path + (keyword,))  # type: ignore[arg-type]
+            pattern = self.pattern(body, path + (keyword,))
+            return Negation([pattern], keyword == "exists", path + (keyword,)) if pattern else None
         if keyword == "any":
             return self.alternatives(body, path + ("any",))
         return self.pattern(raw, path)

@@ -125,3 +125,9 @@ def test_advice_and_derive_together_are_rejected(write_rules):
 def test_rule_file_with_yaml_syntax_error_reports_line_and_column(write_rules):
     [problem] = problems(write_rules, "rules:\n  - id: [unclosed\n")
     assert ":3:1: invalid YAML" in problem
+
+
+def test_not_over_several_patterns_is_refused_with_the_alternative(write_rules):
+    text = HEAD + "    when:\n      - not: [{stakeholder: {roles: coach}}, {competitor: {incumbent: true}}]\n" + TAIL
+    [problem] = problems(write_rules, text)
+    assert "'not' takes one pattern; to negate a combination, derive a fact for the combination" in problem
