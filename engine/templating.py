@@ -20,8 +20,6 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from engine.vocabulary import Vocabulary
 
-GLOBAL_NAMES = {"deal", "lang"}
-
 
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal: CJK characters are two columns wide."""
