@@ -9,7 +9,8 @@ Profiling a deal of 20 stakeholders showed the time going to two things in exper
 * after every rule firing, the engine asks every rule's conflict-set node for new activations,
   though only the few that were reached can have any;
 * a fact is tested against every constant any rule compares its fields with (one test per role
-  value, per attitude, ...), where a lookup by the fact's value finds the few that can pass.
+  value, per attitude, ...), where a lookup by the fact's value finds the few that can pass;
+* building the network, experta rewrites every rule into normal form, which ours already are.
 
 ``TypeIndexedMatcher`` builds experta's own network, then routes facts by type at the root,
 remembers which conflict-set nodes were reached, puts a dispatcher in front of sibling tests of
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from experta.abstract import Matcher
+from experta.conditionalelement import AND, NOT, OR
+from experta.fact import InitialFact
 from experta.fieldconstraint import P
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.abstract import Node
@@ -32,6 +35,7 @@ from experta.matchers.rete.check import FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode
 from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode, NotNode, OrdinaryMatchNode
 from experta.matchers.rete.token import Token
+from experta.matchers.rete.utils import extract_facts, prepare_rule
 
 from engine.compat import Fact
 
@@ -206,6 +210,23 @@ def _nodes(root: Node) -> Iterator[Node]:
         stack.extend(child.node for child in node.children)
 
 
+def _prepare(rule: Any) -> Any:
+    """experta's ``prepare_rule`` for the flat conjunctions our compiler emits.
+
+    experta rewrites every rule into disjunctive normal form, copying it again and again; ours are
+    conjunctions of facts, TESTs and single-pattern NOT/EXISTS already (the compiler expands `any`
+    itself). What remains of the preparation is to put an InitialFact in front of a rule that
+    starts with NOT or matches no fact. Anything else goes through experta's own code.
+    """
+    if any(isinstance(ce, OR | AND) for ce in rule):
+        return prepare_rule(rule)
+    if not rule:
+        return rule.new_conditions(InitialFact())
+    if isinstance(rule[0], NOT) or not extract_facts(rule):
+        return rule.new_conditions(InitialFact(), *rule)
+    return rule.new_conditions(*rule)  # a copy, as experta's: the original is bound to the engine
+
+
 class TypeIndexedMatcher(ReteMatcher):
     def __init__(self, engine: Any) -> None:  # ReteMatcher.__init__, with another root node
         Matcher.__init__(self, engine)
@@ -222,6 +243,10 @@ class TypeIndexedMatcher(ReteMatcher):
         for node in nodes:
             _dispatch(node)
         self._stateful = [n for n in nodes if isinstance(n, OrdinaryMatchNode | NotNode | ConflictSetNode)]
+
+    @staticmethod
+    def prepare_ruleset(engine: Any) -> set[Any]:
+        return {_prepare(rule) for rule in engine.get_rules()}
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
         """ReteMatcher.changes, asking only the conflict-set nodes that were reached."""
