@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 DB_ENV = "DEALCOACH_DB"
+LOCK_WAIT_SECONDS = 30
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions and their answers
@@ -107,14 +109,27 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
+            self._use_wal()
             self._migrate()
         except sqlite3.DatabaseError as err:
             raise StorageError(f"{path}: cannot use this file as the drill database ({err})") from None
         except OSError as err:
             raise StorageError(f"{path}: {err.strerror or err}") from None
+
+    def _use_wal(self) -> None:
+        """Switch to write-ahead logging, so drills can write side by side. The switch needs the
+        file to itself for a moment and, unlike other statements, SQLite does not wait for that:
+        it answers "locked" at once while another process is opening the same new database."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -433,7 +433,8 @@ def test_two_drills_writing_to_one_database_keep_all_their_answers(tmp_path):
     for process in runs:
         process.stdin.write("2\nopponent\n4\n1\n2\n1\n")
         process.stdin.close()
-    assert [p.wait(timeout=120) for p in runs] == [0, 0]
+    codes = [p.wait(timeout=120) for p in runs]
+    assert codes == [0, 0], [p.stderr.read() for p in runs]
     store = storage.Store(db)
     for who in ("ann", "ben"):
         [session] = store.sessions(who)
