@@ -162,3 +162,22 @@ def test_json_includes_an_explained_assessment(tmp_path):
     } in assessment["red_flags"]
     assert assessment["health"] == 100 - sum(d["points"] for d in assessment["deductions"])
     assert all(d["reason"] for d in assessment["deductions"])
+
+
+def test_the_program_keeps_exit_status_and_messages(tmp_path):
+    """`run()` leaves without the interpreter's teardown; status and output must survive that."""
+    bad = deal_file(tmp_path, "name: x\n")
+    completed = subprocess.run(
+        [sys.executable, "cli.py", "advise", bad], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 2
+    assert "required key 'account' is missing" in completed.stderr
+    good = subprocess.run(
+        [sys.executable, "cli.py", "advise", deal_file(tmp_path), "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert good.returncode == 0
+    assert json.loads(good.stdout)["deal"] == "某银行OA专网建设"
