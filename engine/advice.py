@@ -89,6 +89,15 @@ class Advice:
         return data
 
 
+class Bindings:
+    """What the explainer needs of a firing to word conditions outside a run (``--why-not``,
+    ``kb show``): the facts bound so far; a reference to anything unbound is printed as written."""
+
+    def __init__(self, facts: dict[str, dict[str, Any]] | None = None):
+        self.facts = facts or {}
+        self.branch = None
+
+
 class Explainer:
     """Words for why a rule fired, in the chosen language, from the facts it matched."""
 
@@ -152,20 +161,20 @@ class Explainer:
             lines.append(line)
         return lines
 
-    def negation(self, negation: Negation, firing: Firing) -> str:
+    def negation(self, negation: Negation, firing: Firing | Bindings) -> str:
         parts = [self.condition(p, firing) for p in negation.patterns]
         joined = ("；" if self.lang == "zh" else "; ").join(parts)
         if self.lang == "zh":
             return f"{'存在' if negation.exists else '没有'}{joined}"
         return f"{'there is a' if negation.exists else 'there is no'} {joined}"
 
-    def count(self, count: Count, value: int, firing: Firing) -> str:
+    def count(self, count: Count, value: int, firing: Firing | Bindings) -> str:
         what = self.condition(count.pattern, firing)
         if self.lang == "zh":
             return f"{what}的数目 = {value}"
         return f"count of {what} = {value}"
 
-    def condition(self, pattern: Pattern, firing: Firing) -> str:
+    def condition(self, pattern: Pattern, firing: Firing | Bindings) -> str:
         """ "stakeholder where roles includes coach" / "角色包含教练的干系人"."""
         fact_type = self.kb.schema.types[pattern.fact_type]
         label = self.vocabulary.fact_label(pattern.fact_type, self.lang)
@@ -174,7 +183,7 @@ class Explainer:
             return f"{'、'.join(tests)}的{label}" if tests else label
         return f"{label} where {' and '.join(tests)}" if tests else label
 
-    def _test(self, fact_type: FactType, test: FieldTest, firing: Firing) -> str:
+    def _test(self, fact_type: FactType, test: FieldTest, firing: Firing | Bindings) -> str:
         spec = fact_type.fields[test.field]
         op = effective_op(test, spec)
         name = self._field(fact_type.name, test.field)
@@ -192,7 +201,7 @@ class Explainer:
             else f"{name} {word} {self._operand(test, spec, firing)}"
         )
 
-    def _operand(self, test: FieldTest, spec: FieldSpec, firing: Firing) -> str:
+    def _operand(self, test: FieldTest, spec: FieldSpec, firing: Firing | Bindings) -> str:
         if isinstance(test.value, Ref):
             bound = firing.facts.get(test.value.binding)
             return self.show(bound[test.value.field], spec) if bound is not None else str(test.value)

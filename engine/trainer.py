@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from engine import deal as deal_mod
-from engine.advice import CATEGORIES, Explainer
+from engine.advice import CATEGORIES, Bindings, Explainer
 from engine.kb import KnowledgeBase, builtin_dir
 from engine.problems import InputError
 from engine.rulelang import RULE_ID, Count, Negation, Pattern, Rule
@@ -53,21 +53,13 @@ def list_rules(kb: KnowledgeBase, category: str | None, concept: str | None) -> 
 
 
 def _condition_text(explainer: Explainer, condition: Pattern | Negation | Count) -> str:
-    blank = _NoFiring()
+    blank = Bindings()
     if isinstance(condition, Pattern):
         text = explainer.condition(condition, blank)
         return f"{text}  (as {condition.binding})" if condition.binding else text
     if isinstance(condition, Negation):
         return explainer.negation(condition, blank)
     return f"{explainer.count(condition, 0, blank).rsplit(' = ', 1)[0]} {condition.op} {condition.value}"
-
-
-class _NoFiring:
-    """Conditions shown outside a run: references are printed as written ($eb.name)."""
-
-    def __init__(self) -> None:
-        self.facts: dict = {}
-        self.branch = None
 
 
 def show_rule(kb: KnowledgeBase, rule: Rule, lang: Lang) -> list[str]:

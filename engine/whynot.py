@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.advice import Explainer, build
+from engine.advice import Bindings, Explainer, build
 from engine.compiler import COMPARISONS, effective_op, predicate
 from engine.facts import subject
 from engine.kb import KnowledgeBase
@@ -80,7 +80,7 @@ class WhyNot:
         found = [{**s, name: f} for s in states for f in candidates if self._failed_test(pattern, f, s) is None]
         if found:
             return found, []
-        label = self.explainer.condition(pattern, _Resolver(states[0]))
+        label = self.explainer.condition(pattern, Bindings(states[0]))
         if not candidates:
             none = (
                 f"这个项目里没有任何{self.kb.vocabulary.fact_label(pattern.fact_type, self.lang)}"
@@ -101,7 +101,7 @@ class WhyNot:
         kept = [s for s in states if bool(self._matches(negation.patterns, s)) == negation.exists]
         if kept:
             return kept, []
-        lines = [self._heading(number, self.explainer.negation(negation, _Resolver(states[0])))]
+        lines = [self._heading(number, self.explainer.negation(negation, Bindings(states[0])))]
         if not negation.exists:
             found = self._matches(negation.patterns, states[0])
             names = [
@@ -120,7 +120,7 @@ class WhyNot:
         )
         if COMPARISONS[count.op](n, count.value):
             return [{**s, f"_c{number - 1}": {"key": "", "value": n}} for s in states], []
-        text = self.explainer.count(count, n, _Resolver({}))
+        text = self.explainer.count(count, n, Bindings())
         return [], [self._heading(number, f"{text} ({count.op} {count.value})")]
 
     def _matches(self, patterns: list[Pattern], state: State) -> list[tuple[dict[str, Any], ...]]:
@@ -158,14 +158,6 @@ class WhyNot:
             if self.lang == "zh"
             else f"{who} ({field} = {self.explainer.show(fact[test.field], spec)})"
         )
-
-
-class _Resolver:
-    """Stands in for a firing so that the explainer can word conditions with bound references."""
-
-    def __init__(self, state: State):
-        self.facts = state
-        self.branch = None
 
 
 def why_not(kb: KnowledgeBase, outcome: Outcome, rule_id: str, lang: Lang) -> list[str]:
