@@ -280,9 +280,14 @@ def drill_files() -> dict[str, Path]:
     return {p.stem: p for p in sorted((kb_mod.scenarios_dir() / "drills").glob("*.yaml"))}
 
 
+def drill_path(name: str, files: dict[str, Path]) -> Path | None:
+    """A bundled drill by name, or a scenario file by path."""
+    return files.get(name) or (Path(name) if Path(name).is_file() else None)
+
+
 def load_drill(name: str, knowledge: kb_mod.KnowledgeBase) -> drill_mod.Drill:
     files = drill_files()
-    path = files.get(name) or (Path(name) if Path(name).is_file() else None)
+    path = drill_path(name, files)
     if path is None:
         fail([f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}"])
         sys.exit(EXIT_INPUT)
@@ -321,17 +326,18 @@ def drill_check(names: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     """Validate drills and prove them consistent with the playbook (all drills by default)."""
     knowledge = load_kb(kb_dirs)
     examiner = drill_mod.Examiner(knowledge)
+    files = drill_files()
     problems, checked = [], 0
-    for name in names or tuple(drill_files()):
+    for name in names or tuple(files):
+        checked += 1
+        path = drill_path(name, files)
+        if path is None:
+            problems.append(f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}")
+            continue
         try:
-            problems += drill_mod.check(
-                drill_mod.load(drill_files().get(name) or Path(name), knowledge), knowledge, examiner
-            )
+            problems += drill_mod.check(drill_mod.load(path, knowledge), knowledge, examiner)
         except InputError as err:
             problems += err.problems
-        except FileNotFoundError:
-            problems.append(f"dealcoach: no drill {name!r}")
-        checked += 1
     for problem in problems:
         click.echo(str(problem))
     click.echo(f"{checked} drill(s) checked, {len(problems)} problem(s)")

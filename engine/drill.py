@@ -106,6 +106,20 @@ class Scenario(BaseModel):
     def concepts(self) -> list[str]:
         return list(dict.fromkeys(c for s in self.steps for c in s.concepts))
 
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.steps if s.id == step_id)
+
+    def next_step(self, step: Step, option: Option | None) -> Step | None:
+        """Where the drill goes after ``step``: the option's or the step's ``next`` (``end`` finishes
+        the drill), else the following step in the file."""
+        target = (option.next if option else None) or step.next
+        if target == END:
+            return None
+        if target:
+            return self.step(target)
+        index = self.steps.index(step)
+        return self.steps[index + 1] if index + 1 < len(self.steps) else None
+
 
 @dataclass
 class Drill:
@@ -117,18 +131,10 @@ class Drill:
     document: yamlsource.Document | None = None
 
     def step(self, step_id: str) -> Step:
-        return next(s for s in self.scenario.steps if s.id == step_id)
+        return self.scenario.step(step_id)
 
     def next_step(self, step: Step, option: Option | None) -> Step | None:
-        """Where the drill goes after ``step``: the option's or the step's ``next`` (``end`` finishes
-        the drill), else the following step in the file."""
-        target = (option.next if option else None) or step.next
-        if target == END:
-            return None
-        if target:
-            return self.step(target)
-        index = self.scenario.steps.index(step)
-        return self.scenario.steps[index + 1] if index + 1 < len(self.scenario.steps) else None
+        return self.scenario.next_step(step, option)
 
 
 def load(path: Path, kb: KnowledgeBase) -> Drill:
@@ -220,7 +226,6 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
 
 def _loops(scenario: Scenario, document: yamlsource.Document) -> list[Problem]:
     """A drill must end whatever the trainee chooses: its steps may not lead back to themselves."""
-    drill = Drill("", scenario, None)  # type: ignore[arg-type]  # only the step graph is used
     ids = {s.id for s in scenario.steps}
     if any(t and t != END and t not in ids for s in scenario.steps for t in (s.next, *(o.next for o in s.options))):
         return []  # a dangling `next` is reported above; the graph is not walkable yet
@@ -229,7 +234,7 @@ def _loops(scenario: Scenario, document: yamlsource.Document) -> list[Problem]:
         if step.id in path:
             return [*path[path.index(step.id) :], step.id]
         for option in step.options or [None]:
-            following = drill.next_step(step, option)
+            following = scenario.next_step(step, option)
             loop = visit(following, [*path, step.id]) if following is not None else None
             if loop:
                 return loop

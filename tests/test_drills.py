@@ -504,3 +504,9 @@ def test_the_drills_cover_roles_styles_stages_grid_negotiation_and_retention(bui
 def test_the_drills_teach_the_knowledge_only_concepts(builtin):
     taught = {c for d in _bundled(builtin) for c in d.scenario.concepts}
     assert set(builtin.knowledge_only) <= taught
+
+
+def test_drill_check_names_a_drill_that_does_not_exist():
+    result = CliRunner().invoke(main, ["drill", "check", "no-such-drill"])
+    assert result.exit_code == 2
+    assert "dealcoach: no drill 'no-such-drill'; drills: " in result.output
