@@ -9,7 +9,7 @@ advice names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 from engine import advice as advice_mod
 from engine import deal as deal_mod
@@ -44,28 +44,34 @@ class Result:
         return f"{self.rule.file}:{line}:{column}"
 
 
-def example_deal(rule: Rule, kind: str, index: int, kb: KnowledgeBase) -> tuple[deal_mod.Deal, dict[str, Any]]:
+class Example(NamedTuple):
+    deal: deal_mod.Deal
+    stakeholders: list[str] | None  # whom the advice must name, if the example says
+    moves: tuple[str, ...]  # drill moves to declare with the deal, for reaction rules
+
+
+def example_deal(rule: Rule, kind: str, index: int, kb: KnowledgeBase) -> Example:
     """The deal an example describes, validated like a user's deal file."""
     raw = dict(rule.model.examples.model_dump()[kind][index])
     expect = raw.pop("expect", None) or {}
-    expect["moves"] = tuple(raw.pop("moves", None) or ())
+    moves = tuple(raw.pop("moves", None) or ())
     raw.setdefault("name", f"example {rule.id}")
     raw.setdefault("account", {"name": "example account"})
     prefix: Path = rule.path + ("examples", kind, index)
     positions = {
         path[len(prefix) :]: where for path, where in rule.document.positions.items() if path[: len(prefix)] == prefix
     }
-    return deal_mod.validate(Document(rule.file, raw, positions), kb.vocabulary), expect
+    deal = deal_mod.validate(Document(rule.file, raw, positions), kb.vocabulary)
+    return Example(deal, expect.get("stakeholders"), moves)
 
 
 def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
     kb = advisor.kb
     try:
-        deal, expect = example_deal(rule, kind, index, kb)
+        deal, wanted, moves = example_deal(rule, kind, index, kb)
     except InputError as err:
         where = "; ".join(f"{p.path}: {p.message}" for p in err.problems)
         return Result(rule, kind, index, f"the example is not a valid deal: {where}")
-    moves = expect["moves"]
     unknown = [m for m in moves if m not in kb.vocabulary.enums.get("move", {})]
     if unknown:
         return Result(
@@ -82,7 +88,6 @@ def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
         return Result(rule, kind, index, None)
     advice = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang) if a.rule == rule.id]
     named = [a.stakeholders for a in advice]
-    wanted = expect.get("stakeholders")
     if wanted is not None and wanted not in named:
         return Result(rule, kind, index, f"the advice should name {wanted}, but it names {named}")
     if not advice:

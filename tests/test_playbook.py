@@ -79,7 +79,7 @@ def _example_deals():
     deals = [deal_mod.load(str(p), KB.vocabulary) for p in sorted(SCENARIOS.glob("*.yaml"))]
     for rule in KB.rules:
         for index in range(len(rule.model.examples.fires)):
-            deals.append(examples.example_deal(rule, "fires", index, KB)[0])
+            deals.append(examples.example_deal(rule, "fires", index, KB).deal)
     return deals
 
 
