@@ -297,17 +297,35 @@ class Examiner:
         enum = {"attitude": "attitude", "relationship": "relationship_class", "style": "style"}[step.ask or ""]
         return [(v, vocabulary.label(enum, v, lang)) for v in vocabulary.ids(enum) if v != "unknown"]
 
+    def _conclusions(
+        self, step: Step, outcome: Outcome, lang: Lang
+    ) -> tuple[list[advice_mod.Advice], assessment_mod.Assessment | None]:
+        """What a step is judged on, built once per answer: the advice for a move, the
+        assessment for a diagnosis."""
+        given = advice_mod.build(outcome, self.kb, lang) if step.kind in ("move", "negotiate") else []
+        health = assessment_mod.assess(outcome, self.kb, lang) if step.kind == "diagnose" else None
+        return given, health
+
     def expected(self, step: Step, deal: Deal, outcome: Outcome) -> set[str]:
         """The right answer(s) on this deal state, as the knowledge base sees it."""
+        return self._right(step, deal, outcome, *self._conclusions(step, outcome, "en"))
+
+    def _right(
+        self,
+        step: Step,
+        deal: Deal,
+        outcome: Outcome,
+        given: list[advice_mod.Advice],
+        health: assessment_mod.Assessment | None,
+    ) -> set[str]:
         derived = [(t, dict(v)) for t, v in outcome.derivations]
         if step.kind in ("move", "negotiate"):
-            given = advice_mod.build(outcome, self.kb, "en")
             return {o.id for o in step.options if _backing(o, given) is not None}
         if step.ask == "red_flags":
             return {v["code"] for t, v in derived if t == "red_flag"} & set(step.choices)
         if step.ask == "criteria_at_risk":
-            at_risk = assessment_mod.assess(outcome, self.kb, "en").criteria
-            return {c for c, status in at_risk.items() if status == "at_risk"} & set(step.choices)
+            assert health is not None
+            return {c for c, status in health.criteria.items() if status == "at_risk"} & set(step.choices)
         if step.ask == "role":
             return {p.name for p in deal.stakeholders if step.role in p.roles}
         person = next(p for p in deal.stakeholders if p.name == step.stakeholder)
@@ -317,11 +335,13 @@ class Examiner:
 
     def judge(self, step: Step, deal: Deal, answer: list[str], lang: Lang) -> Verdict:
         outcome = self.advisor.run(deal, keep_facts=True)
-        right = self.expected(step, deal, outcome)
+        given, health = self._conclusions(step, outcome, lang)
+        right = self._right(step, deal, outcome, given, health)
         if step.kind in ("move", "negotiate"):
-            return self._move(step, deal, outcome, answer[0], right, lang)
+            return self._move(step, outcome, given, answer[0], right, lang)
         if step.kind == "diagnose":
-            return self._diagnose(step, answer, right, outcome, lang)
+            assert health is not None
+            return self._diagnose(step, answer, right, health, lang)
         return self._identify(step, deal, answer[0], right, lang)
 
     def _labels(self, step: Step, ids: set[str] | list[str], deal: Deal, lang: Lang) -> str:
@@ -345,7 +365,9 @@ class Examiner:
         summary = ("正确答案：" if zh else "The answer: ") + shown
         return Verdict(1.0 if answer in right else 0.0, 1.0, lines, list(step.concepts), summary=summary)
 
-    def _diagnose(self, step: Step, answer: list[str], right: set[str], outcome: Outcome, lang: Lang) -> Verdict:
+    def _diagnose(
+        self, step: Step, answer: list[str], right: set[str], health: assessment_mod.Assessment, lang: Lang
+    ) -> Verdict:
         zh = lang == "zh"
         chosen = set(answer)
         hits, wrong, missed = chosen & right, chosen - right, right - chosen
@@ -361,7 +383,6 @@ class Examiner:
             lines.append(("这些在本单并不成立：" if zh else "Not the case in this deal: ") + label(wrong))
         if not right and not chosen:
             lines.append("判断正确：没有这类问题。" if zh else "Right: there is none here.")
-        health = assessment_mod.assess(outcome, self.kb, lang)
         for item in health.deductions:
             code_hit = any(self.kb.vocabulary.label(enum, i, lang) in item["reason"] for i in right)
             if code_hit and item["because"]:
@@ -370,10 +391,11 @@ class Examiner:
         summary = ("应选：" if zh else "The flags: ") + (label(right) or ("无" if zh else "none"))
         return Verdict(round(score, 2), 1.0, lines, list(step.concepts), summary=summary)
 
-    def _move(self, step: Step, deal: Deal, outcome: Outcome, answer: str, right: set[str], lang: Lang) -> Verdict:
+    def _move(
+        self, step: Step, outcome: Outcome, given: list[advice_mod.Advice], answer: str, right: set[str], lang: Lang
+    ) -> Verdict:
         zh = lang == "zh"
         option = next(o for o in step.options if o.id == answer)
-        given = advice_mod.build(outcome, self.kb, lang)
         concepts = list(dict.fromkeys([*step.concepts, *self._rule_concepts(option.rule)]))
         if answer in right:
             lines = [
