@@ -252,7 +252,7 @@ def test_invalid_scenario_files_are_rejected_with_a_located_message(tmp_path, ch
     assert "Traceback" not in result.output
 
 
-def perfect_answers(play: Play, builtin) -> list[list[str]]:
+def perfect_answers(play: Play) -> list[list[str]]:
     """The right answer at every step, as the knowledge base sees it, following the drill."""
     answers = []
     while not play.finished:
@@ -267,7 +267,7 @@ def perfect_answers(play: Play, builtin) -> list[list[str]]:
 @pytest.mark.parametrize("path", DRILLS, ids=[p.stem for p in DRILLS])
 def test_each_drill_scores_full_marks_for_the_right_answers(path, builtin):
     play = Play.begin(builtin, drill.load(path, builtin), "en")
-    perfect_answers(play, builtin)
+    perfect_answers(play)
     debrief = play.debrief()
     assert debrief.score == debrief.max_score > 0
 
@@ -472,9 +472,9 @@ def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
     assert len(session.answers) == 6
 
 
-def test_loading_a_missing_drill_file_is_a_clear_error(builtin, tmp_path):
-    with pytest.raises(InputError):
-        drill.load(write(tmp_path, "title: x\n"), builtin)
+def test_loading_a_scenario_without_its_required_keys_raises_input_error(builtin, tmp_path):
+    with pytest.raises(InputError, match="required key 'briefing' is missing"):
+        drill.load(write(tmp_path, "title: {zh: 题目, en: title}\n"), builtin)
 
 
 def _bundled(builtin) -> list[drill.Drill]:
