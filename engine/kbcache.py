@@ -19,7 +19,7 @@ import hashlib
 import marshal
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine import yamlsource
@@ -84,13 +84,14 @@ class Cache:
     def mark_passed(self, key: str) -> None:
         self._write(self._path(key, ".ok"), lambda: b"")
 
-    def _write(self, path: Path | None, content: object) -> None:
+    def _write(self, path: Path | None, content: Callable[[], bytes]) -> None:
+        """Write atomically; ``content`` is only computed when there is somewhere to write it."""
         if path is None:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_bytes(content())  # type: ignore[operator]
+            temporary.write_bytes(content())
             temporary.replace(path)  # atomic: a concurrent reader sees the old file or the new one
         except (OSError, ValueError):
             pass
