@@ -15,13 +15,14 @@ from types import ModuleType
 
 import click
 
-from engine import advice as advice_mod
-from engine import assessment, examples, report, trainer, whynot
-from engine import deal as deal_mod
-from engine import kb as kb_mod
-from engine.problems import InputError
-from engine.runner import Advisor
-from engine.vocabulary import LANGS, Lang
+from dealcoach import __version__
+from dealcoach.engine import advice as advice_mod
+from dealcoach.engine import assessment, examples, report, trainer, whynot
+from dealcoach.engine import deal as deal_mod
+from dealcoach.engine import kb as kb_mod
+from dealcoach.engine.problems import InputError
+from dealcoach.engine.runner import Advisor
+from dealcoach.engine.vocabulary import LANGS, Lang
 
 EXIT_INPUT = 2
 
@@ -39,12 +40,12 @@ def _lazy(name: str) -> ModuleType:
     return module
 
 
-drill_mod = _lazy("engine.drill")
-drillgen = _lazy("engine.drillgen")
-drillreport = _lazy("engine.drillreport")
-drillsession = _lazy("engine.drillsession")
-drillui = _lazy("engine.drillui")
-storage = _lazy("engine.storage")
+drill_mod = _lazy("dealcoach.engine.drill")
+drillgen = _lazy("dealcoach.engine.drillgen")
+drillreport = _lazy("dealcoach.engine.drillreport")
+drillsession = _lazy("dealcoach.engine.drillsession")
+drillui = _lazy("dealcoach.engine.drillui")
+storage = _lazy("dealcoach.engine.storage")
 
 
 def default_lang() -> Lang:
@@ -90,7 +91,7 @@ kb_option = click.option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dealcoach")
+@click.version_option(version=__version__, prog_name="dealcoach")
 def main() -> None:
     """dealcoach: key-account (大客户) sales coaching from a rule-based playbook."""
 
@@ -454,7 +455,3 @@ def run() -> None:
     except BrokenPipeError:  # the reader went away (`dealcoach ... | head`): nothing left to say
         pass
     os._exit(code)
-
-
-if __name__ == "__main__":
-    run()

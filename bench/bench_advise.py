@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from engine import advice, assessment, kb, report  # noqa: E402
-from engine.deal import validate  # noqa: E402
-from engine.runner import Advisor  # noqa: E402
-from engine.yamlsource import Document  # noqa: E402
+from dealcoach.engine import advice, assessment, kb, report  # noqa: E402
+from dealcoach.engine.deal import validate  # noqa: E402
+from dealcoach.engine.runner import Advisor  # noqa: E402
+from dealcoach.engine.yamlsource import Document  # noqa: E402
 
 ROLES = ["economic_buyer", "technical_gatekeeper", "user", "coach", "purchaser", "recommender", "influencer"]
 ATTITUDES = ["accept", "doubt", "resist", "indifferent", "sabotage", "unknown"]
@@ -92,7 +92,7 @@ def start_to_advice(runs: int) -> float:
         for _ in range(runs):
             start = time.perf_counter()
             subprocess.run(
-                [sys.executable, str(ROOT / "cli.py"), "advise", str(path), "--format", "json"],
+                [sys.executable, "-m", "dealcoach", "advise", str(path), "--format", "json"],
                 check=True,
                 capture_output=True,
             )

@@ -12,14 +12,14 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from engine.compiler import Firing, bound_name, effective_op, literal
-from engine.facts import FactType, FieldSpec, subject
-from engine.kb import KnowledgeBase
-from engine.problems import InputError
-from engine.rulelang import Count, FieldTest, Negation, Pattern, Ref, Rule
-from engine.runner import Outcome
-from engine.templating import tidy
-from engine.vocabulary import Lang
+from dealcoach.engine.compiler import Firing, bound_name, effective_op, literal
+from dealcoach.engine.facts import FactType, FieldSpec, subject
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.problems import InputError
+from dealcoach.engine.rulelang import Count, FieldTest, Negation, Pattern, Ref, Rule
+from dealcoach.engine.runner import Outcome
+from dealcoach.engine.templating import tidy
+from dealcoach.engine.vocabulary import Lang
 
 PRIORITIES = ("high", "medium", "low")
 CATEGORIES = (

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.advice import Explainer
-from engine.kb import KnowledgeBase
-from engine.runner import Outcome
-from engine.vocabulary import Lang
+from dealcoach.engine.advice import Explainer
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.runner import Outcome
+from dealcoach.engine.vocabulary import Lang
 
 CRITERIA = ("need", "process", "budget", "relationship", "worth")
 WORST_FIRST = ("at_risk", "unknown", "met")

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from engine import strata
-from engine.compat import AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
-from engine.compat import Rule as ExpertaRule
-from engine.facts import FactType, FieldSpec, Schema
-from engine.problems import Problem
-from engine.rete import TypeIndexedMatcher
-from engine.rulelang import Branch, Count, FieldTest, Negation, Pattern, Ref, Rule
-from engine.vocabulary import Vocabulary
+from dealcoach.engine import strata
+from dealcoach.engine.compat import AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
+from dealcoach.engine.compat import Rule as ExpertaRule
+from dealcoach.engine.facts import FactType, FieldSpec, Schema
+from dealcoach.engine.problems import Problem
+from dealcoach.engine.rete import TypeIndexedMatcher
+from dealcoach.engine.rulelang import Branch, Count, FieldTest, Negation, Pattern, Ref, Rule
+from dealcoach.engine.vocabulary import Vocabulary
 
 COUNT_TYPE = "count"
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {

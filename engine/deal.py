@@ -23,10 +23,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from engine import yamlsource
-from engine.problems import InputError, Path, Problem
-from engine.vocabulary import Vocabulary
-from engine.yamlsource import Document
+from dealcoach.engine import yamlsource
+from dealcoach.engine.problems import InputError, Path, Problem
+from dealcoach.engine.vocabulary import Vocabulary
+from dealcoach.engine.yamlsource import Document
 
 
 def _term(enum: str) -> BeforeValidator:

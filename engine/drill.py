@@ -19,17 +19,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine import advice as advice_mod
-from engine import assessment as assessment_mod
-from engine import deal as deal_mod
-from engine import yamlsource
-from engine.deal import Deal
-from engine.kb import KnowledgeBase
-from engine.problems import InputError, Problem
-from engine.runner import Advisor, Outcome
-from engine.templating import tidy
-from engine.vocabulary import Lang
-from engine.whynot import WhyNot
+from dealcoach.engine import advice as advice_mod
+from dealcoach.engine import assessment as assessment_mod
+from dealcoach.engine import deal as deal_mod
+from dealcoach.engine import yamlsource
+from dealcoach.engine.deal import Deal
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.problems import InputError, Problem
+from dealcoach.engine.runner import Advisor, Outcome
+from dealcoach.engine.templating import tidy
+from dealcoach.engine.vocabulary import Lang
+from dealcoach.engine.whynot import WhyNot
 
 # Models build their validators on first use (defer_build): every command imports this module,
 # only the drill commands validate scenarios, and building eagerly would slow every start-up.

@@ -16,15 +16,15 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from engine import advice as advice_mod
-from engine.compiler import bound_name
-from engine.deal import Deal
-from engine.drill import Drill, Option, Scenario, Step, Text
-from engine.kb import KnowledgeBase
-from engine.problems import InputError, Problem
-from engine.rulelang import Pattern, Rule
-from engine.runner import Advisor, Outcome
-from engine.templating import tidy
+from dealcoach.engine import advice as advice_mod
+from dealcoach.engine.compiler import bound_name
+from dealcoach.engine.deal import Deal
+from dealcoach.engine.drill import Drill, Option, Scenario, Step, Text
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.problems import InputError, Problem
+from dealcoach.engine.rulelang import Pattern, Rule
+from dealcoach.engine.runner import Advisor, Outcome
+from dealcoach.engine.templating import tidy
 
 CUTE = ("economic_buyer", "coach", "technical_gatekeeper", "user")
 MOVE_STEPS = 3

@@ -8,9 +8,9 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from engine.kb import KnowledgeBase
-from engine.storage import Session
-from engine.vocabulary import Lang
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.storage import Session
+from dealcoach.engine.vocabulary import Lang
 
 
 def _topic(concept: str) -> str:

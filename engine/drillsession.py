@@ -11,13 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import deal as deal_mod
-from engine import yamlsource
-from engine.deal import Deal
-from engine.drill import Drill, Examiner, Scenario, Step, Verdict
-from engine.kb import KnowledgeBase
-from engine.storage import Answer, Session, Store, now
-from engine.vocabulary import Lang
+from dealcoach.engine import deal as deal_mod
+from dealcoach.engine import yamlsource
+from dealcoach.engine.deal import Deal
+from dealcoach.engine.drill import Drill, Examiner, Scenario, Step, Verdict
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.storage import Answer, Session, Store, now
+from dealcoach.engine.vocabulary import Lang
 
 NONE_WORDS = {"none", "no", "0", "无", "没有"}
 

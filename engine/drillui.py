@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import click
 
-from engine.drillsession import Play
-from engine.templating import wrap
+from dealcoach.engine.drillsession import Play
+from dealcoach.engine.templating import wrap
 
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130

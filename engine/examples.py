@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from engine import advice as advice_mod
-from engine import deal as deal_mod
-from engine.kb import KnowledgeBase
-from engine.problems import InputError, Path
-from engine.rulelang import Rule
-from engine.runner import Advisor
-from engine.vocabulary import LANGS
-from engine.whynot import WhyNot
-from engine.yamlsource import Document
+from dealcoach.engine import advice as advice_mod
+from dealcoach.engine import deal as deal_mod
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.problems import InputError, Path
+from dealcoach.engine.rulelang import Rule
+from dealcoach.engine.runner import Advisor
+from dealcoach.engine.vocabulary import LANGS
+from dealcoach.engine.whynot import WhyNot
+from dealcoach.engine.yamlsource import Document
 
 KINDS = ("fires", "silent")
 

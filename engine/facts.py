@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from engine.compat import Fact
-from engine.deal import Deal
-from engine.problems import InputError
-from engine.vocabulary import FactLabels, Label, Lang, Vocabulary
-from engine.yamlsource import Document
+from dealcoach.engine.compat import Fact
+from dealcoach.engine.deal import Deal
+from dealcoach.engine.problems import InputError
+from dealcoach.engine.vocabulary import FactLabels, Label, Lang, Vocabulary
+from dealcoach.engine.yamlsource import Document
 
 SCALAR_TYPES = ("text", "number", "bool", "tristate", "stakeholder", "competitor")
 

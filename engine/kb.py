@@ -18,38 +18,32 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from engine import lint, strata, templating
-from engine.compiler import Checker
-from engine.deal import Deal
-from engine.facts import Schema
-from engine.kbcache import Cache
-from engine.problems import InputError, Problem
-from engine.rulelang import Rule, disabled_ids, parse_file
-from engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
-from engine.vocabulary import LANGS, Lang, Vocabulary
-from engine.yamlsource import Document
+from dealcoach.engine import lint, strata, templating
+from dealcoach.engine.compiler import Checker
+from dealcoach.engine.deal import Deal
+from dealcoach.engine.facts import Schema
+from dealcoach.engine.kbcache import Cache
+from dealcoach.engine.problems import InputError, Problem
+from dealcoach.engine.rulelang import Rule, disabled_ids, parse_file
+from dealcoach.engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
+from dealcoach.engine.vocabulary import LANGS, Lang, Vocabulary
+from dealcoach.engine.yamlsource import Document
 
 KB_ENV = "DEALCOACH_KB"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 Reader = Callable[..., Document]
 M = TypeVar("M", bound=BaseModel)
 MAX_RULE_FILE_BYTES = 1_000_000
 
 
 def builtin_dir() -> Path:
-    """``kb/`` beside the package in a checkout, or inside it once installed from a wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "kb", here.parent / "kb"):
-        if (candidate / "vocabulary.yaml").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"the built-in knowledge base is missing (looked in {here / 'kb'} and {here.parent / 'kb'})"
-    )
+    """The built-in knowledge base: ``kb/`` in the ``dealcoach`` package (the repository root)."""
+    return PACKAGE_DIR / "kb"
 
 
 def scenarios_dir() -> Path:
-    """The bundled example deals: ``scenarios/`` in a checkout, inside the package once installed."""
-    kb_dir = builtin_dir()
-    return kb_dir.parent / "scenarios"
+    """The bundled example deals: ``scenarios/`` in the ``dealcoach`` package."""
+    return PACKAGE_DIR / "scenarios"
 
 
 def layer_dirs(extra: Sequence[str] = ()) -> list[Path]:
@@ -63,6 +57,7 @@ class Concept:
     id: str
     zh: str
     en: str
+    method: str | None = None  # set for concepts beyond the material: the established method
 
     def title(self, lang: Lang) -> str:
         return self.zh if lang == "zh" else self.en
@@ -172,6 +167,7 @@ class _ConceptTitle(BaseModel):
 class _ConceptEntry(BaseModel):
     id: str
     title: _ConceptTitle
+    method: str | None = None
 
 
 class _ConceptsFile(BaseModel):
@@ -223,7 +219,9 @@ def _concepts(
     concepts: dict[str, Concept] = {}
     for _, parsed in _layer_files(read, layers, "concepts.yaml", _ConceptsFile, problems):
         topics.update(parsed.topics)
-        concepts.update({item.id: Concept(item.id, item.title.zh, item.title.en) for item in parsed.concepts})
+        concepts.update(
+            {item.id: Concept(item.id, item.title.zh, item.title.en, item.method) for item in parsed.concepts}
+        )
     return concepts
 
 
@@ -313,6 +311,7 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                 problems.append(
                     rule.problem(("concepts", index), f"unknown concept id {concept!r} (see kb/concepts.yaml)")
                 )
+        problems += _check_source(kb, rule)
         for key in ("supersedes", "excludes"):
             for index, other in enumerate(getattr(model, key)):
                 if other not in ids:
@@ -322,6 +321,21 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
     problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
     problems += strata.cycle_problems(kb.rules)
     return problems
+
+
+def _check_source(kb: KnowledgeBase, rule: Rule) -> list[Problem]:
+    """A rule applying a concept beyond the material cites its method; only such a rule may."""
+    beyond = [c for c in rule.model.concepts if c in kb.concepts and kb.concepts[c].method]
+    source = rule.model.source
+    if beyond and (source is None or source.method is None):
+        method = kb.concepts[beyond[0]].method
+        return [
+            rule.problem(("source",), f"{beyond[0]} is not in the material: cite its method: {{method: {method!r}}}")
+        ]
+    if source is not None and source.method is not None and not beyond:
+        message = "only a rule applying a concept beyond the material (X1, X2, ...) cites a method"
+        return [rule.problem(("source", "method"), message)]
+    return []
 
 
 def _check_templates(kb: KnowledgeBase, rule: Rule) -> list[Problem]:

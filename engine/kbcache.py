@@ -22,8 +22,8 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from engine import yamlsource
-from engine.yamlsource import Document
+from dealcoach.engine import yamlsource
+from dealcoach.engine.yamlsource import Document
 
 CACHE_ENV = "DEALCOACH_CACHE"
 FORMAT = b"dealcoach-kb-cache-1"
@@ -46,7 +46,9 @@ def _code_stamp() -> bytes:
     """Names, sizes and modification times of dealcoach's own modules: a new release or a local
     edit of the code that checks the files makes every cached result stale."""
     here = Path(__file__).resolve().parent
-    return repr(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in here.glob("*.py"))).encode()
+    return repr(
+        sorted((str(p.relative_to(here)), p.stat().st_size, p.stat().st_mtime_ns) for p in here.rglob("*.py"))
+    ).encode()
 
 
 class Cache:

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.compiler import effective_op, literal
-from engine.facts import FieldSpec, Schema
-from engine.problems import Problem
-from engine.rulelang import Branch, FieldTest, Negation, Pattern, Ref, Rule
-from engine.vocabulary import Vocabulary
+from dealcoach.engine.compiler import effective_op, literal
+from dealcoach.engine.facts import FieldSpec, Schema
+from dealcoach.engine.problems import Problem
+from dealcoach.engine.rulelang import Branch, FieldTest, Negation, Pattern, Ref, Rule
+from dealcoach.engine.vocabulary import Vocabulary
 
 # Fact types of which a deal has exactly one: all patterns on them match the same fact.
 SINGLETONS = ("deal", "account", "budget", "decision", "info", "rep")

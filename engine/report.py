@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.advice import CATEGORIES, SCHEMA_ID, Advice
-from engine.assessment import Assessment
-from engine.deal import Deal
-from engine.kb import KnowledgeBase
-from engine.vocabulary import Lang
+from dealcoach.engine.advice import CATEGORIES, SCHEMA_ID, Advice
+from dealcoach.engine.assessment import Assessment
+from dealcoach.engine.deal import Deal
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.vocabulary import Lang
 
 FORMATS = ("text", "markdown", "json")
 HEADLINE_COUNT = 3

@@ -37,7 +37,7 @@ from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterN
 from experta.matchers.rete.token import Token
 from experta.matchers.rete.utils import extract_facts, prepare_rule
 
-from engine.compat import Fact
+from dealcoach.engine.compat import Fact
 
 
 def _copy(token: Token) -> Token:

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.problems import Path, Problem
-from engine.yamlsource import Document
+from dealcoach.engine.problems import Path, Problem
+from dealcoach.engine.yamlsource import Document
 
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "has", "has_any", "has_none", "known")
 COUNT_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte")
@@ -114,9 +114,21 @@ class Bilingual(BaseModel):
 
 
 class Source(BaseModel):
+    """Where the idea comes from: a section of the material (``seed``), or, for concepts beyond it
+    (X1, X2, ...), the established ``method`` it applies. Never a seed section that does not say it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    seed: str
+    seed: str | None = None
     section: str = ""
+    method: str | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Source:
+        if (self.seed is None) == (self.method is None):
+            raise ValueError("give either seed (with section) or method, not both and not neither")
+        if self.method is not None and self.section:
+            raise ValueError("section belongs to a seed; a method has none")
+        return self
 
 
 class Examples(BaseModel):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.compiler import COUNT_TYPE, Compiler, Derivation, Firing, derived_key, fact_values
-from engine.deal import Deal
-from engine.facts import deal_facts
-from engine.kb import KnowledgeBase
+from dealcoach.engine.compiler import COUNT_TYPE, Compiler, Derivation, Firing, derived_key, fact_values
+from dealcoach.engine.deal import Deal
+from dealcoach.engine.facts import deal_facts
+from dealcoach.engine.kb import KnowledgeBase
 
 
 @dataclass

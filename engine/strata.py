@@ -11,8 +11,8 @@ reports that cycle.
 
 from __future__ import annotations
 
-from engine.problems import Problem
-from engine.rulelang import Negation, Rule
+from dealcoach.engine.problems import Problem
+from dealcoach.engine.rulelang import Negation, Rule
 
 DERIVE_BASE_SALIENCE = 1000
 

@@ -18,7 +18,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, meta,
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from engine.vocabulary import Vocabulary
+from dealcoach.engine.vocabulary import Vocabulary
 
 
 def display_width(text: str) -> int:

@@ -11,13 +11,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from engine import deal as deal_mod
-from engine.advice import CATEGORIES, Bindings, Explainer
-from engine.kb import KnowledgeBase, builtin_dir
-from engine.problems import InputError
-from engine.rulelang import RULE_ID, Count, Negation, Pattern, Rule
-from engine.runner import Advisor
-from engine.vocabulary import Lang
+from dealcoach.engine import deal as deal_mod
+from dealcoach.engine.advice import CATEGORIES, Bindings, Explainer
+from dealcoach.engine.kb import KnowledgeBase, builtin_dir
+from dealcoach.engine.problems import InputError
+from dealcoach.engine.rulelang import RULE_ID, Count, Negation, Pattern, Rule
+from dealcoach.engine.runner import Advisor
+from dealcoach.engine.vocabulary import Lang
 
 
 def layer_name(kb: KnowledgeBase, layer: Path) -> str:
@@ -75,7 +75,12 @@ def show_rule(kb: KnowledgeBase, rule: Rule, lang: Lang) -> list[str]:
         "  concepts: " + "; ".join(f"{c} {kb.concepts[c].title(lang)}" for c in model.concepts if c in kb.concepts)
     )
     if model.source:
-        lines.append(f"  source: seed {model.source.seed} {model.source.section}".rstrip())
+        origin = (
+            f"method {model.source.method}"
+            if model.source.method
+            else f"seed {model.source.seed} {model.source.section}"
+        )
+        lines.append(f"  source: {origin}".rstrip())
     for branch in rule.branches:
         heading = "  when:" if len(rule.branches) == 1 else f"  when (alternative {branch.index + 1}):"
         lines.append(heading)

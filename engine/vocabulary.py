@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.problems import InputError
-from engine.yamlsource import Document
+from dealcoach.engine.problems import InputError
+from dealcoach.engine.yamlsource import Document
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.advice import Bindings, Explainer, build
-from engine.compiler import COMPARISONS, effective_op, predicate
-from engine.facts import subject
-from engine.kb import KnowledgeBase
-from engine.rulelang import Branch, Count, FieldTest, Negation, Pattern, Ref, Rule
-from engine.runner import Outcome
-from engine.vocabulary import Lang
+from dealcoach.engine.advice import Bindings, Explainer, build
+from dealcoach.engine.compiler import COMPARISONS, effective_op, predicate
+from dealcoach.engine.facts import subject
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.rulelang import Branch, Count, FieldTest, Negation, Pattern, Ref, Rule
+from dealcoach.engine.runner import Outcome
+from dealcoach.engine.vocabulary import Lang
 
 State = dict[str, dict[str, Any]]
 MAX_SHOWN = 6

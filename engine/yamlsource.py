@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from engine.problems import InputError, Path, Problem, format_path
+from dealcoach.engine.problems import InputError, Path, Problem, format_path
 
 try:  # the C loader is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _SafeLoader

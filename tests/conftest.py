@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import advice, deal, kb
-from engine.runner import Advisor
-from engine.yamlsource import Document
+from dealcoach.engine import advice, deal, kb
+from dealcoach.engine.runner import Advisor
+from dealcoach.engine.yamlsource import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

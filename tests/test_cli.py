@@ -8,7 +8,7 @@ import sys
 
 from click.testing import CliRunner
 
-from cli import main
+from dealcoach.cli import main
 from tests.conftest import ROOT
 
 DEAL = """name: 某银行OA专网建设
@@ -73,7 +73,7 @@ def test_explain_adds_the_reasoning_chain(tmp_path):
 
 
 def test_text_output_leads_with_the_most_important_steps_and_fits_80_columns(tmp_path):
-    from engine.templating import display_width
+    from dealcoach.engine.templating import display_width
 
     result = run(["advise", deal_file(tmp_path), "--lang", "en"])
     lines = result.stdout.splitlines()
@@ -133,9 +133,9 @@ def test_a_deal_no_rule_applies_to_says_so(tmp_path):
     assert "No playbook rule applies to this deal." in result.stdout
 
 
-def test_cli_py_runs_as_a_script(tmp_path):
+def test_python_m_dealcoach_runs_the_program(tmp_path):
     completed = subprocess.run(
-        [sys.executable, "cli.py", "advise", deal_file(tmp_path), "--format", "json"],
+        [sys.executable, "-m", "dealcoach", "advise", deal_file(tmp_path), "--format", "json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -165,9 +165,9 @@ def test_json_includes_an_explained_assessment(tmp_path):
 
 
 def test_the_program_keeps_the_exit_status_and_messages_of_a_user_error(tmp_path):
-    """`run()` leaves without the interpreter's teardown (success: test_cli_py_runs_as_a_script)."""
+    """`run()` leaves without the interpreter's teardown (success: test_python_m_dealcoach_runs_the_program)."""
     completed = subprocess.run(
-        [sys.executable, "cli.py", "advise", deal_file(tmp_path, "name: x\n")],
+        [sys.executable, "-m", "dealcoach", "advise", deal_file(tmp_path, "name: x\n")],
         cwd=ROOT,
         capture_output=True,
         text=True,

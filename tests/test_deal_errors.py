@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from dealcoach.cli import main
 
 GOOD = """name: 测试项目
 account: {name: 某银行}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli import main
+from dealcoach.cli import main
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "authoring.md"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from engine import drill, storage
-from engine.drillsession import Play
-from engine.problems import InputError
+from dealcoach.cli import main
+from dealcoach.engine import drill, storage
+from dealcoach.engine.drillsession import Play
+from dealcoach.engine.problems import InputError
 from tests.conftest import ROOT, SCENARIOS
 
 DRILLS = sorted((SCENARIOS / "drills").glob("*.yaml"))
@@ -418,7 +418,18 @@ def test_a_file_that_is_not_a_database_is_refused_cleanly(tmp_path):
 @pytest.mark.slow
 def test_two_drills_writing_to_one_database_keep_all_their_answers(tmp_path):
     db = tmp_path / "shared.db"
-    command = [sys.executable, "cli.py", "drill", "run", "bank-oa-decision-maker", "--db", str(db), "--lang", "en"]
+    command = [
+        sys.executable,
+        "-m",
+        "dealcoach",
+        "drill",
+        "run",
+        "bank-oa-decision-maker",
+        "--db",
+        str(db),
+        "--lang",
+        "en",
+    ]
     runs = [
         subprocess.Popen(
             [*command, "--trainee", who],
@@ -445,7 +456,7 @@ def test_two_drills_writing_to_one_database_keep_all_their_answers(tmp_path):
 def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     db = str(tmp_path / "d.db")
-    args = ["cli.py", "drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "tty", "--lang", "en"]
+    args = ["-m", "dealcoach", "drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "tty", "--lang", "en"]
     child = pexpect.spawn(sys.executable, args, cwd=str(ROOT), encoding="utf-8", timeout=60)
     child.expect("> ")
     child.sendline("x")
@@ -459,7 +470,7 @@ def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
     child.kill(9)  # a killed process: the two answers are already committed
     child.wait()
     child = pexpect.spawn(
-        sys.executable, [*args[:3], "--resume", *args[4:]], cwd=str(ROOT), encoding="utf-8", timeout=60
+        sys.executable, [*args[:4], "--resume", *args[5:]], cwd=str(ROOT), encoding="utf-8", timeout=60
     )
     child.expect(r"\(resuming at step 3\)")
     for answer in ("4", "1", "2", "1"):

@@ -13,7 +13,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from dealcoach.cli import main
 from tests.conftest import ROOT, SCENARIOS
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -46,8 +46,8 @@ def test_every_golden_file_belongs_to_an_example_deal():
 
 
 def test_example_deals_cover_every_purchase_stage():
-    from engine import deal as deal_mod
-    from engine import kb
+    from dealcoach.engine import deal as deal_mod
+    from dealcoach.engine import kb
 
     vocabulary = kb.load([kb.builtin_dir()]).vocabulary
     stages = {deal_mod.load(str(d), vocabulary).stage for d in DEALS}
@@ -59,7 +59,8 @@ def test_same_input_gives_byte_identical_output_across_processes():
     """Separate processes: experta's internal ordering depends on object ids and hashes."""
     command = [
         sys.executable,
-        "cli.py",
+        "-m",
+        "dealcoach",
         "advise",
         *[str(d.relative_to(ROOT)) for d in DEALS],
         "--format",
@@ -79,9 +80,9 @@ def test_same_input_gives_byte_identical_output_across_processes():
 
 
 def test_example_deals_span_every_phase_and_every_category():
-    from engine import advice, kb
-    from engine import deal as deal_mod
-    from engine.runner import Advisor
+    from dealcoach.engine import advice, kb
+    from dealcoach.engine import deal as deal_mod
+    from dealcoach.engine.runner import Advisor
 
     knowledge = kb.load([kb.builtin_dir()])
     advisor = Advisor(knowledge)

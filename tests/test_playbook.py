@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine import examples, kb
+from dealcoach.engine import examples, kb
 
 KB = kb.load([kb.builtin_dir()])
 CASES = [
@@ -73,7 +73,7 @@ def test_every_rule_fires_on_one_of_its_examples_or_an_example_deal():
 
 
 def _example_deals():
-    from engine import deal as deal_mod
+    from dealcoach.engine import deal as deal_mod
     from tests.conftest import SCENARIOS
 
     deals = [deal_mod.load(str(p), KB.vocabulary) for p in sorted(SCENARIOS.glob("*.yaml"))]
@@ -85,7 +85,7 @@ def _example_deals():
 
 def test_no_two_pieces_of_advice_contradict_each_other(advisor):
     """`excludes` declares that two rules' advice contradict; they must never be given together."""
-    from engine import advice
+    from dealcoach.engine import advice
 
     exclusions = {(r.id, other) for r in KB.rules for other in r.model.excludes}
     assert exclusions, "the playbook declares no exclusions to check"
@@ -95,8 +95,18 @@ def test_no_two_pieces_of_advice_contradict_each_other(advisor):
         assert clashes == [], f"{deal.name}: {clashes}"
 
 
-def test_every_rule_is_traceable_to_the_material():
-    assert [r.id for r in KB.rules if not (r.model.source and r.model.source.seed and r.model.source.section)] == []
+def _traceable(source) -> bool:
+    return source is not None and bool(source.method or (source.seed and source.section))
+
+
+def test_every_rule_is_traceable_to_a_seed_section_or_a_named_method():
+    assert [r.id for r in KB.rules if not _traceable(r.model.source)] == []
+
+
+def test_rules_applying_concepts_beyond_the_material_cite_a_method_not_a_seed():
+    beyond = {c for c, concept in KB.concepts.items() if concept.method}
+    citing = [r for r in KB.rules if beyond & set(r.model.concepts)]
+    assert citing and all(r.model.source.method and r.model.source.seed is None for r in citing)
 
 
 def test_the_playbook_has_at_least_120_rules_in_all_eleven_categories():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import kb
-from engine.problems import InputError
+from dealcoach.engine import kb
+from dealcoach.engine.problems import InputError
 
 HEAD = """rules:
   - id: t.rule
@@ -131,3 +131,31 @@ def test_not_over_several_patterns_is_refused_with_the_alternative(write_rules):
     text = HEAD + "    when:\n      - not: [{stakeholder: {roles: coach}}, {competitor: {incumbent: true}}]\n" + TAIL
     [problem] = problems(write_rules, text)
     assert "'not' takes one pattern; to negate a combination, derive a fact for the combination" in problem
+
+
+def _rule_citing(concepts: str, source: str) -> str:
+    return (
+        HEAD.replace("concepts: [R7]", f"concepts: [{concepts}]")
+        + f"    source: {source}\n"
+        + ("    when:\n      - deal: {stage: evaluation}\n" + TAIL)
+    )
+
+
+def test_a_concept_beyond_the_material_must_cite_its_method_not_a_seed(write_rules):
+    [message] = problems(write_rules, _rule_citing("X1", '{seed: "001", section: 二.1}'))
+    assert "X1 is not in the material: cite its method" in message and "Miller Heiman" in message
+
+
+def test_a_method_is_cited_only_for_a_concept_beyond_the_material(write_rules):
+    [message] = problems(write_rules, _rule_citing("R7", "{method: MEDDPICC}"))
+    assert "source.method" in message and "only a rule applying a concept beyond the material" in message
+
+
+def test_a_source_gives_a_seed_or_a_method_never_both(write_rules):
+    [message] = problems(write_rules, _rule_citing("X3", '{seed: "001", method: MEDDPICC}'))
+    assert "either seed" in message
+
+
+def test_a_rule_citing_its_method_loads(write_rules):
+    knowledge = kb.load([write_rules(_rule_citing("X3, R13", "{method: MEDDPICC champion test}"))])
+    assert knowledge.rule_by_id["t.rule"].model.source.method == "MEDDPICC champion test"

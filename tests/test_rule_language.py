@@ -393,8 +393,8 @@ def test_not_over_a_derived_fact_waits_for_every_derivation(playbook):
 def test_a_derived_fact_that_depends_on_its_own_absence_is_rejected(write_rules):
     import pytest
 
-    from engine import kb
-    from engine.problems import InputError
+    from dealcoach.engine import kb
+    from dealcoach.engine.problems import InputError
 
     text = rules(
         """  - id: t.loop

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from jinja2.sandbox import SecurityError
 
-from cli import main
+from dealcoach.cli import main
 
 RULE = """\
 rules:
