@@ -435,6 +435,30 @@ def drill_report(
     )
 
 
+@main.group()
+def schema() -> None:
+    """JSON Schema of the deal file and of the JSON advice, and the deal-format reference."""
+
+
+@schema.command("deal")
+@kb_option
+def schema_deal(kb_dirs: tuple[str, ...]) -> None:
+    """Print the JSON Schema (draft 2020-12) of a deal file, with every spelling the vocabulary accepts."""
+    from dealcoach.engine import schema as schema_mod
+
+    click.echo(schema_mod.to_json(schema_mod.deal_schema(load_kb(kb_dirs).vocabulary)), nl=False)
+
+
+@schema.command("advice")
+@kb_option
+def schema_advice(kb_dirs: tuple[str, ...]) -> None:
+    """Print the JSON Schema (draft 2020-12) of `advise --format json` output (dealcoach.advice/1)."""
+    from dealcoach.engine import schema as schema_mod
+
+    knowledge = load_kb(kb_dirs)
+    click.echo(schema_mod.to_json(schema_mod.advice_schema(knowledge.vocabulary, list(knowledge.concepts))), nl=False)
+
+
 def run() -> None:
     """The ``dealcoach`` program: ``main``, then exit without tearing down the object graph.
 
