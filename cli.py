@@ -459,6 +459,15 @@ def schema_advice(kb_dirs: tuple[str, ...]) -> None:
     click.echo(schema_mod.to_json(schema_mod.advice_schema(knowledge.vocabulary, list(knowledge.concepts))), nl=False)
 
 
+@schema.command("docs")
+@kb_option
+def schema_docs(kb_dirs: tuple[str, ...]) -> None:
+    """Print the deal-format reference in Markdown (docs/deal-format.md is this, for the built-in playbook)."""
+    from dealcoach.engine import dealdoc
+
+    click.echo(dealdoc.reference(load_kb(kb_dirs)), nl=False)
+
+
 def run() -> None:
     """The ``dealcoach`` program: ``main``, then exit without tearing down the object graph.
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
@@ -26,7 +27,7 @@ from pydantic_core import core_schema
 from dealcoach.engine import deal as deal_mod
 from dealcoach.engine.advice import CATEGORIES, PRIORITIES, SCHEMA_ID
 from dealcoach.engine.assessment import CRITERIA
-from dealcoach.engine.vocabulary import Vocabulary
+from dealcoach.engine.vocabulary import LANGS, Label, Vocabulary
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 TRISTATE = "tristate"
@@ -121,18 +122,81 @@ def deal_schema(vocabulary: Vocabulary) -> dict[str, Any]:
     }
 
 
-def _describe_fields(definition: dict[str, Any], fact_type: str, vocabulary: Vocabulary) -> None:
-    """Label each property with the vocabulary's Chinese and English names for the field."""
+def field_label(vocabulary: Vocabulary, fact_type: str, name: str) -> Label | None:
+    """The vocabulary's name for field ``name`` of ``fact_type``: its own label, or for a section
+    (``budget``) or a list of records (``competitors``) the label of what it holds."""
     facts = vocabulary.facts
     labels = facts.get(fact_type)
+    if labels and name in labels.fields:
+        return labels.fields[name]
+    for holds in (name, name.removesuffix("s")):
+        if holds in facts:
+            return facts[holds].label
+    return None
+
+
+def _describe_fields(definition: dict[str, Any], fact_type: str, vocabulary: Vocabulary) -> None:
+    """Label each property with the vocabulary's Chinese and English names for the field."""
     for name, field in definition.get("properties", {}).items():
-        label = labels.fields.get(name) if labels else None
-        if label is None and name.rstrip("s") in facts:  # a list of competitors, needs, ...
-            label = facts[name.rstrip("s")].label
-        if label is None and name in facts:  # a section such as budget or decision
-            label = facts[name].label
+        label = field_label(vocabulary, fact_type, name)
         if label is not None:
             field["description"] = f"{label.en} / {label.zh}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the deal file as the schema describes it: what the docs list, the intake asks
+    and the commented writer explains. ``kind`` is one of: text, number, integer, boolean,
+    tristate, enum, enums (a list of enum values), section (fields below), records (a list of
+    sections, fields below), free (anything)."""
+
+    name: str
+    owner: str  # the fact type the field belongs to (deal, account, stakeholder, ...)
+    kind: str
+    required: bool = False
+    default: Any = None
+    enum: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    children: tuple[Field, ...] = ()
+
+
+def fields(deal: dict[str, Any]) -> tuple[Field, ...]:
+    """The top-level fields of a deal schema (from :func:`deal_schema`), with their children."""
+    return _fields(deal, deal, "deal")
+
+
+def _fields(root: dict[str, Any], definition: dict[str, Any], owner: str) -> tuple[Field, ...]:
+    required = set(definition.get("required", ()))
+    return tuple(
+        _field(root, name, owner, name in required, prop) for name, prop in definition.get("properties", {}).items()
+    )
+
+
+def _field(root: dict[str, Any], name: str, owner: str, required: bool, prop: dict[str, Any]) -> Field:
+    node = _non_null(prop)
+    common = {"name": name, "owner": owner, "required": required, "default": prop.get("default")}
+    if "$ref" in node:
+        target = node["$ref"].rsplit("/", 1)[-1]
+        if target[0].islower():
+            return Field(kind=TRISTATE if target == TRISTATE else "enum", enum=target, **common)
+        return Field(kind="section", children=_fields(root, root["$defs"][target], target.lower()), **common)
+    if node.get("type") == "array":
+        items = node["items"]
+        target = items["$ref"].rsplit("/", 1)[-1]
+        if target[0].islower():
+            return Field(kind="enums", enum=target, **common)
+        return Field(kind="records", children=_fields(root, root["$defs"][target], target.lower()), **common)
+    kind = {"string": "text", "number": "number", "integer": "integer", "boolean": "boolean"}.get(
+        node.get("type", ""), "free"
+    )
+    return Field(kind=kind, minimum=node.get("minimum"), maximum=node.get("maximum"), **common)
+
+
+def _non_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """``X`` of an optional field's ``anyOf: [X, null]``."""
+    options = [o for o in prop.get("anyOf", ()) if o != {"type": "null"}]
+    return options[0] if len(options) == 1 else prop
 
 
 def advice_schema(vocabulary: Vocabulary, concepts: list[str]) -> dict[str, Any]:
@@ -142,8 +206,8 @@ def advice_schema(vocabulary: Vocabulary, concepts: list[str]) -> dict[str, Any]
     later versions (the contract allows it), so objects are open; none may be removed or renamed.
     """
 
-    def enum(name: str) -> dict[str, Any]:
-        return {"type": "string", "enum": vocabulary.ids(name)}
+    def enum(name: str, description: str = "") -> dict[str, Any]:
+        return {"type": "string", "enum": vocabulary.ids(name), **({"description": description} if description else {})}
 
     def text(description: str) -> dict[str, Any]:
         return {"type": "string", "description": description}
@@ -157,10 +221,12 @@ def advice_schema(vocabulary: Vocabulary, concepts: list[str]) -> dict[str, Any]
     advice = record(
         {
             "rule": text("the id of the rule that gave the advice"),
-            "category": {"type": "string", "enum": list(CATEGORIES)},
-            "priority": {"type": "string", "enum": list(PRIORITIES)},
+            "category": {"type": "string", "enum": list(CATEGORIES), "description": "the part of the playbook"},
+            "priority": {"type": "string", "enum": list(PRIORITIES), "description": "how urgent the step is"},
             "stakeholders": strings("every stakeholder the advice is about; empty when it is about the deal"),
-            "concepts": strings("playbook concepts the rule applies", {"type": "string", "enum": concepts}),
+            "concepts": strings(
+                "ids of the playbook concepts (kb/concepts.yaml) the rule applies", {"type": "string", "enum": concepts}
+            ),
             "text": text("the advice, in the document's language"),
             "because": strings("the facts (given or derived) that made the rule fire"),
             "chain": strings("with --explain: which rule derived each conclusion the advice rests on"),
@@ -169,7 +235,7 @@ def advice_schema(vocabulary: Vocabulary, concepts: list[str]) -> dict[str, Any]
     )
     deduction = record(
         {
-            "points": {"type": "integer", "minimum": 0},
+            "points": {"type": "integer", "minimum": 0, "description": "points taken off"},
             "reason": text("what the points were taken off for"),
             "because": text("the rule and facts behind it; empty when nothing is known"),
         }
@@ -179,19 +245,28 @@ def advice_schema(vocabulary: Vocabulary, concepts: list[str]) -> dict[str, Any]
             "health": {"type": "integer", "minimum": 0, "maximum": 100, "description": "100 less the deductions"},
             "criteria": {
                 "type": "object",
-                "properties": {name: enum("criterion_status") for name in CRITERIA},
+                "description": "each qualification criterion: met, at risk or unknown",
+                "properties": {
+                    name: enum("criterion_status", vocabulary.label("criterion", name, "en")) for name in CRITERIA
+                },
                 "required": list(CRITERIA),
                 "additionalProperties": False,
             },
             "stage_focus": strings(
                 "the roles that matter at the current stage, and whether we have met someone in each",
-                record({"role": enum("role"), "text": text("the role's label"), "covered": {"type": "boolean"}}),
+                record(
+                    {
+                        "role": enum("role", "the role's id"),
+                        "text": text("the role's label"),
+                        "covered": {"type": "boolean", "description": "whether we have met someone in the role"},
+                    }
+                ),
             ),
             "red_flags": strings(
                 "the red flags raised on the deal",
                 record(
                     {
-                        "flag": enum("red_flag"),
+                        "flag": enum("red_flag", "the flag's id"),
                         "text": text("the flag's label"),
                         "stakeholder": {"type": ["string", "null"], "description": "whom it is about, if anyone"},
                     }
@@ -202,11 +277,11 @@ def advice_schema(vocabulary: Vocabulary, concepts: list[str]) -> dict[str, Any]
     )
     document = record(
         {
-            "schema": {"const": SCHEMA_ID},
+            "schema": {"const": SCHEMA_ID, "description": "the version of this format"},
             "deal": text("the deal's name"),
-            "lang": {"type": "string", "enum": ["zh", "en"]},
+            "lang": {"type": "string", "enum": list(LANGS), "description": "the language of the texts"},
             "advice": strings("most important first", {"$ref": "#/$defs/advice"}),
-            "assessment": {"$ref": "#/$defs/assessment"},
+            "assessment": {"$ref": "#/$defs/assessment", "description": "the deal-level assessment"},
         }
     )
     return {
