@@ -15,6 +15,7 @@ without a FILE the finished deal can be redirected from standard output.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -39,7 +40,8 @@ EXIT_INPUT = 2
 EXIT_INCOMPLETE = 3  # piped answers ran out (as for drills)
 EXIT_INTERRUPTED = 130  # Ctrl-C (as for drills)
 NOT_ASKED = frozenset({"extra"})  # free-form data for programs, not something a rep types
-PEOPLE_FIRST = ("stakeholders", "needs")  # needs name their owner, so the people come first
+PEOPLE = "stakeholders"
+PEOPLE_FIRST = (PEOPLE, "needs")  # needs name their owner, so the people come first
 REFERENCES = {("stakeholder", "reports_to"), ("need", "owner")}  # must name a stakeholder
 _BOOLEAN = ((True, "true"), (False, "false"))
 SPLIT = re.compile(r"[\s,，、;；]+")
@@ -112,7 +114,9 @@ class Draft:
 
     def add(self, key: str, raw: str) -> None:
         self.answers.append((key, raw))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.save()
+
+    def save(self) -> None:
         temporary = self.path.with_name(self.path.name + ".tmp")
         payload = {"format": DRAFT_FORMAT, "answers": self.answers}
         temporary.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -171,7 +175,7 @@ class Intake:
         items: list[dict[str, Any]] = []
         target[spec.name] = items
         first, *rest = spec.children
-        later = [c for c in rest if (c.owner, c.name) in REFERENCES and spec.name == "stakeholders"]
+        later = [c for c in rest if (c.owner, c.name) in REFERENCES and spec.name == PEOPLE]
         while True:
             item: dict[str, Any] = {}
             items.append(item)
@@ -204,19 +208,15 @@ class Intake:
         """``Stakeholder 2 › attitude``: where the question sits in the deal."""
         names = [self.vocabulary.fact_label("deal", self.lang)] if len(path) == 1 else []
         fields = self.fields
-        for index, part in enumerate(path):
+        for part in path:
             if isinstance(part, int):
-                names[-1] = f"{self._item_label(path[index - 1])} {part + 1}"
+                names[-1] = f"{names[-1]} {part + 1}"  # the list's label: Stakeholder 2
                 continue
             spec = next(f for f in fields if f.name == part)
             names.append(dealdoc.label(spec, self.vocabulary, self.lang))
             fields = spec.children
         names[0] = names[0][:1].upper() + names[0][1:]
         return " › ".join(names)
-
-    def _item_label(self, list_name: str | int) -> str:
-        singular = str(list_name).removesuffix("s")
-        return self.vocabulary.fact_label(singular, self.lang)
 
     def _default_shown(self, spec: Field) -> str:
         if spec.kind == "tristate":
@@ -233,8 +233,8 @@ class Intake:
         if spec.kind == "boolean":
             return [(value, f"{term} {self.vocabulary.label('tristate', term, 'zh')}") for value, term in _BOOLEAN]
         if (spec.owner, spec.name) in REFERENCES:
-            me = self.data["stakeholders"][path[1]]["name"] if spec.owner == "stakeholder" else None
-            return [(p["name"], p["name"]) for p in self.data.get("stakeholders", []) if p["name"] != me]
+            me = self.data[PEOPLE][path[1]]["name"] if path[0] == PEOPLE else None
+            return [(p["name"], p["name"]) for p in self.data.get(PEOPLE, []) if p["name"] != me]
         return []
 
     def _ask(self, question: Question, target: dict[str, Any]) -> Any:
@@ -283,7 +283,7 @@ class Intake:
         if not raw:
             if spec.required:
                 return None, say("blank", self.lang)
-            return ("unknown" if spec.kind == "tristate" else spec.default), None
+            return ("unknown" if spec.kind == "tristate" else copy.copy(spec.default)), None
         if spec.kind == "enums":
             picked = [self._pick(question, token) for token in SPLIT.split(raw) if token]
             return list(dict.fromkeys(picked)), None
@@ -385,14 +385,16 @@ def new_deal(vocabulary: Vocabulary, target: Path | None, lang: Lang, read: Read
     if restart:
         draft_file.unlink(missing_ok=True)
     if target is not None and target.exists() and not draft_file.exists():
-        click.echo(f"dealcoach: {target} already exists; choose another file name (nothing was changed)", err=True)
-        return EXIT_INPUT
+        return _refuse(f"dealcoach: {target} already exists; choose another file name (nothing was changed)")
     try:
+        if target is None:
+            draft_file.parent.mkdir(parents=True, exist_ok=True)
         draft = Draft.open(draft_file)
+        draft.save()  # a folder we cannot write to is found now, not after the questions
     except InputError as err:
-        for problem in err.problems:
-            click.echo(str(problem), err=True)
-        return EXIT_INPUT
+        return _refuse(*map(str, err.problems))
+    except OSError as err:
+        return _refuse(f"{draft_file}: cannot save answers there: {err.strerror or err}")
     intake = Intake(vocabulary, lang, draft, read)
     try:
         data = intake.run()
@@ -401,14 +403,31 @@ def new_deal(vocabulary: Vocabulary, target: Path | None, lang: Lang, read: Read
         return stop.code
     header = [say("header", lang), say("header2", lang)]
     text = dealdoc.commented(data, intake.fields, vocabulary, lang, header)
-    deal_mod.validate(Document(str(target or "<stdout>"), data), vocabulary)  # the intake checked every answer
-    if target is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
+    try:
+        deal_mod.validate(Document(str(target or "<stdout>"), data), vocabulary)  # each answer passed already
+        _write(target, text)
+    except InputError as err:  # pragma: no cover - every answer was validated on the deal as it stood
+        return _refuse(*map(str, err.problems))
+    except OSError as err:
+        return _refuse(f"{target}: cannot write the deal: {err.strerror or err}; your answers stay in {draft_file}")
+    if target is not None:
         click.echo(say("wrote", lang, target), err=True)
     draft.discard()
     return 0
+
+
+def _write(target: Path | None, text: str) -> None:
+    """The deal to standard output, or to ``target`` in one step (write, then rename)."""
+    if target is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)
+
+
+def _refuse(*lines: str) -> int:
+    for line in lines:
+        click.echo(line, err=True)
+    return EXIT_INPUT

@@ -96,7 +96,8 @@ def test_an_invalid_answer_is_asked_again_with_the_validators_message(typed, tmp
     lines[influence:influence] = ["9", "many"]
     result = run([str(tmp_path / "deal.yaml"), "--lang", "en"], lines)
     assert result.exit_code == 0, result.output
-    assert "input should be less than or equal to 5; got 9" in result.output
+    assert "stakeholders[0].influence" not in result.output  # the message is the validator's, without the path
+    assert "less than or equal to 5; got 9" in result.output
     assert "Please enter a whole number." in result.output
 
 
@@ -105,6 +106,7 @@ def test_an_unknown_enum_value_is_refused_with_the_allowed_values(typed, tmp_pat
     lines[lines.index("stronger") : lines.index("stronger")] = ["strongest"]
     result = run([str(tmp_path / "deal.yaml"), "--lang", "en"], lines)
     assert "'strongest' is not allowed; use one of: stronger (更强), equal (相当)" in result.output
+    assert result.exit_code == 0
 
 
 def test_a_duplicate_name_gets_the_validators_message(typed, tmp_path):
@@ -144,6 +146,12 @@ def test_an_existing_file_is_never_overwritten(tmp_path):
     result = run([str(target)], [])
     assert result.exit_code == 2
     assert "already exists" in result.output and target.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_a_folder_that_does_not_exist_is_reported_before_any_question(tmp_path):
+    result = run([str(tmp_path / "missing" / "deal.yaml")], [])
+    assert result.exit_code == 2
+    assert "cannot save answers there" in result.output and "Deal › name" not in result.output
 
 
 def test_a_damaged_draft_is_reported_not_a_traceback(tmp_path):
