@@ -63,7 +63,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "number": ("数字", "number"),
     "integer": ("整数", "integer"),
     "free": ("任意内容", "free-form"),
-    "unread": ("dealcoach 不读取", "not read by dealcoach"),
+    "unread": ("内置规则不读取", "not read by the built-in playbook"),
 }
 
 

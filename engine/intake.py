@@ -70,8 +70,8 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Written by dealcoach deal new. The comment above each field says what it means and what it accepts.",
     ),
     "header2": (
-        "检查：dealcoach deal check 本文件；建议：dealcoach advise 本文件",
-        "Check: dealcoach deal check THIS_FILE; advice: dealcoach advise THIS_FILE",
+        "检查：dealcoach deal check {0}；建议：dealcoach advise {0}",
+        "Check it: dealcoach deal check {0}; advice: dealcoach advise {0}",
     ),
 }
 
@@ -325,6 +325,8 @@ class Intake:
 
 
 def _number(raw: str, kind: str, lang: Lang) -> tuple[Any, str | None]:
+    """A number as people write it: thousands separators and a trailing % are allowed."""
+    raw = raw.replace(",", "").replace("，", "").removesuffix("%").strip()
     try:
         return int(raw), None
     except ValueError:
@@ -401,7 +403,7 @@ def new_deal(vocabulary: Vocabulary, target: Path | None, lang: Lang, read: Read
     except Stopped as stop:
         click.echo(say("saved", lang, draft_file), err=True)
         return stop.code
-    header = [say("header", lang), say("header2", lang)]
+    header = [say("header", lang), say("header2", lang, target.name if target else "FILE")]
     text = dealdoc.commented(data, intake.fields, vocabulary, lang, header)
     try:
         deal_mod.validate(Document(str(target or "<stdout>"), data), vocabulary)  # each answer passed already

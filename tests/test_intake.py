@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from dealcoach.cli import main
 from dealcoach.engine import deal, intake
+from dealcoach.engine.yamlsource import Document
 from tests.conftest import ROOT, SCENARIOS
 
 WANTED = {
@@ -90,6 +91,25 @@ def test_the_written_deal_explains_each_field_in_the_chosen_language(typed, tmp_
     assert label in target.read_text(encoding="utf-8")
 
 
+BROKEN_REFERENCES = {
+    ("stakeholder", "reports_to"): {"stakeholders": [{"name": "甲", "reports_to": "nobody"}]},
+    ("need", "owner"): {"stakeholders": [{"name": "甲"}], "needs": [{"text": "x", "owner": "nobody"}]},
+}
+
+
+def test_the_intake_offers_stakeholders_for_exactly_the_references_the_validator_enforces(builtin):
+    assert set(BROKEN_REFERENCES) == intake.REFERENCES
+    for fragment in BROKEN_REFERENCES.values():
+        with pytest.raises(deal.InputError, match="'nobody' is not a stakeholder of this deal"):
+            deal.validate(Document("t.yaml", {"name": "t", "account": {"name": "a"}, **fragment}), builtin.vocabulary)
+
+
+def test_amounts_may_be_typed_with_thousands_separators(builtin, tmp_path):
+    lines = script(builtin.vocabulary, {**WANTED, "value": "2,600,000"}, tmp_path)
+    result = run([str(tmp_path / "deal.yaml"), "--lang", "en"], lines)
+    assert result.exit_code == 0 and "value: 2600000" in (tmp_path / "deal.yaml").read_text(encoding="utf-8")
+
+
 def test_an_invalid_answer_is_asked_again_with_the_validators_message(typed, tmp_path):
     lines = list(typed)
     influence = lines.index("5")
@@ -128,7 +148,8 @@ def test_stopping_keeps_the_answers_and_the_next_run_resumes(typed, tmp_path):
     assert resumed.exit_code == 0, resumed.output
     assert "(resuming: 12 saved answers loaded)" in resumed.output
     assert not Path(f"{target}.draft").exists()
-    whole = tmp_path / "whole.yaml"
+    whole = tmp_path / "in-one-go" / "deal.yaml"
+    whole.parent.mkdir()
     run([str(whole), "--lang", "en"], typed)
     assert target.read_text(encoding="utf-8") == whole.read_text(encoding="utf-8")
 
