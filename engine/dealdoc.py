@@ -55,6 +55,12 @@ CONTRACT_V1 = frozenset(
     }
 )  # fmt: skip
 
+# The base signals version 1 of the contract fixes: these ids must always exist.
+CONTRACT_V1_SIGNALS = (
+    "price_objection", "competitor_quote", "concession_requested", "complaint", "orders_declining",
+    "contact_left", "crisis", "multiple_reps", "tender", "no_next_step",
+)  # fmt: skip
+
 _WORDS: dict[str, tuple[str, str]] = {
     "required": ("必填", "required"),
     "default": ("默认", "default"),
@@ -367,5 +373,7 @@ def reference(knowledge: KnowledgeBase) -> str:
         fence=fence(example_text),
         fields=field_rows(fields, vocabulary),
         enums=enum_tables(fields, vocabulary),
+        base_signals=", ".join(map(code, CONTRACT_V1_SIGNALS)),
+        added_signals=", ".join(code(s) for s in vocabulary.ids("signal") if s not in CONTRACT_V1_SIGNALS) or "none",
         advice=advice_rows(schema_mod.advice_schema(vocabulary, list(knowledge.concepts))),
     )

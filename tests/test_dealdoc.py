@@ -46,6 +46,10 @@ def test_every_field_beyond_the_contract_is_optional(deal_fields):
     assert [path for path, f in extensions if f.required] == []
 
 
+def test_every_base_signal_of_contract_version_1_exists(builtin):
+    assert set(dealdoc.CONTRACT_V1_SIGNALS) <= set(builtin.vocabulary.ids("signal"))
+
+
 def test_the_reference_lists_every_field_and_marks_the_extensions(deal_fields):
     text = DOC.read_text(encoding="utf-8")
     for path, _ in dealdoc.paths(deal_fields):
