@@ -201,7 +201,7 @@ class Intake:
         else:
             hint = say("enter", self.lang, self._default_shown(spec))
         if spec.kind == "enums":
-            hint = f"{say('many', self.lang)}; {hint}"
+            hint = f"{say('many', self.lang)}{'；' if self.lang == 'zh' else '; '}{hint}"
         return Question(format_path(path), path, spec, f"{self._where(path)} ({hint})", choices, ends_list)
 
     def _where(self, path: tuple[str | int, ...]) -> str:
@@ -223,6 +223,8 @@ class Intake:
             return self.vocabulary.label("tristate", "unknown", self.lang)
         if spec.kind == "enum" and spec.default is not None:
             return self.vocabulary.label(spec.enum or "", spec.default, self.lang)
+        if spec.kind == "boolean":
+            return self.vocabulary.label("tristate", spec.default, self.lang)
         if spec.default in (None, []):
             return say("none", self.lang)
         return dealdoc.scalar(spec.default)
