@@ -168,13 +168,27 @@ def scalar(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) and value.is_integer() else repr(value)
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
         return "[" + ", ".join(scalar(v) for v in value) + "]"
     if isinstance(value, str) and _plain(value):
         return value
     return json.dumps(value, ensure_ascii=False)  # JSON is YAML: a double-quoted string or a flow collection
+
+
+def _float(value: float) -> str:
+    """A float PyYAML (YAML 1.1) reads back as the same float: whole numbers without a fraction,
+    and an exponent only after a decimal point (``1e-07`` would read as text)."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    if exponent and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"
+    return text
 
 
 def _plain(text: str) -> bool:

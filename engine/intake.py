@@ -388,7 +388,7 @@ def new_deal(vocabulary: Vocabulary, target: Path | None, lang: Lang, read: Read
     draft_file = draft_path(target)
     if restart:
         draft_file.unlink(missing_ok=True)
-    if target is not None and target.exists() and not draft_file.exists():
+    if target is not None and target.exists():
         return _refuse(f"dealcoach: {target} already exists; choose another file name (nothing was changed)")
     try:
         if target is None:

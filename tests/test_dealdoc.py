@@ -74,12 +74,14 @@ def test_a_commented_deal_reads_back_as_the_same_valid_deal(path, lang, builtin,
     deal.validate(Document(str(path), yaml.safe_load(text)), builtin.vocabulary)
 
 
-def test_awkward_text_is_quoted_so_it_reads_back_as_written(builtin, deal_fields):
+def test_awkward_text_and_numbers_are_written_so_they_read_back_as_given(builtin, deal_fields):
     data = {
         "name": "yes",
-        "account": {"name": "#1: [a, b]", "industry": " padded "},
         "stakeholders": [{"name": "null", "title": '"quoted"', "roles": ["user"]}],
         "notes": "two\n\nlines  \n",
+        "value": 1e-07,
+        "budget": {"amount": 2.5e20},
+        "account": {"name": "#1: [a, b]", "industry": " padded ", "market_share": 12.5},
     }
     text = dealdoc.commented(data, deal_fields, builtin.vocabulary, "en", [])
     assert yaml.safe_load(text) == data
