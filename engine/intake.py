@@ -43,6 +43,8 @@ NOT_ASKED = frozenset({"extra"})  # free-form data for programs, not something a
 PEOPLE = "stakeholders"
 PEOPLE_FIRST = (PEOPLE, "needs")  # needs name their owner, so the people come first
 REFERENCES = {("stakeholder", "reports_to"), ("need", "owner")}  # must name a stakeholder
+# Fields answered by picking a name from a list given earlier: (record type, field) -> the list.
+NAMED_FROM = {**dict.fromkeys(REFERENCES, PEOPLE), ("stakeholder", "favors"): "competitors"}
 _BOOLEAN = ((True, "true"), (False, "false"))
 SPLIT = re.compile(r"[\s,，、;；]+")
 
@@ -234,9 +236,10 @@ class Intake:
             return [(term, f"{term} {t.zh}") for term, t in self.vocabulary.enums[spec.enum or ""].items()]
         if spec.kind == "boolean":
             return [(value, f"{term} {self.vocabulary.label('tristate', term, 'zh')}") for value, term in _BOOLEAN]
-        if (spec.owner, spec.name) in REFERENCES:
-            me = self.data[PEOPLE][path[1]]["name"] if path[0] == PEOPLE else None
-            return [(p["name"], p["name"]) for p in self.data.get(PEOPLE, []) if p["name"] != me]
+        source = NAMED_FROM.get((spec.owner, spec.name))
+        if source:
+            me = self.data[PEOPLE][path[1]]["name"] if path[0] == PEOPLE == source else None
+            return [(p["name"], p["name"]) for p in self.data.get(source, []) if p["name"] != me]
         return []
 
     def _ask(self, question: Question, target: dict[str, Any]) -> Any:

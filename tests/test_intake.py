@@ -33,6 +33,7 @@ WANTED = {
     "stakeholders[1].attitude": "accept",
     "stakeholders[1].contacted": "1",
     "stakeholders[1].reports_to": "1",  # the first (and only) other stakeholder: 周建国
+    "stakeholders[0].favors": "1",  # the first competitor
     "needs[0].text": "网点安全互联",
     "needs[0].owner": "2",  # 王敏
     "signals": "10",
@@ -80,7 +81,7 @@ def test_the_written_deal_holds_the_answers_as_ids(typed, tmp_path, builtin):
     zhou, wang = written.stakeholders
     assert (zhou.roles, zhou.influence) == (["economic_buyer"], 5)
     assert (wang.roles, wang.attitude, wang.contacted) == (["coach", "influencer"], "accept", True)
-    assert wang.reports_to == "周建国"
+    assert wang.reports_to == "周建国" and zhou.favors == "华拓通信"
     assert written.needs[0].owner == "王敏" and written.signals == ["no_next_step"]
 
 
