@@ -121,3 +121,12 @@ def test_a_company_layer_signal_is_accepted_by_the_schema_it_prints(tmp_path):
     result = CliRunner().invoke(main, ["schema", "deal", "--kb", str(layer)])
     validator = Draft202012Validator(json.loads(result.stdout))
     assert validator.is_valid(minimal(signals=["预算冻结", "tender"]))
+
+
+def test_a_broken_company_layer_is_reported_not_a_traceback(tmp_path):
+    layer = tmp_path / "kb"
+    layer.mkdir()
+    (layer / "vocabulary.yaml").write_text("enums: [not, a, mapping]\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["schema", "deal", "--kb", str(layer)])
+    assert result.exit_code == 2
+    assert "vocabulary.yaml" in result.stderr and "Traceback" not in result.output
