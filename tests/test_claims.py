@@ -56,7 +56,10 @@ def test_testing_the_attitude_lets_the_template_say_it(tmp_path):
 def test_a_test_inside_not_counts_as_testing_the_fact(tmp_path):
     rules = PRAISE.replace(
         "{{ p.name }}认可我们的方案，请对方在内部讲一讲。", "这个项目还没有教练，先从{{ p.name }}身上试试。"
-    ).replace("      - stakeholder: {as: p,", "      - not: {stakeholder: {roles: coach}}\n      - stakeholder: {as: p,")
+    )
+    rules = rules.replace(
+        "      - stakeholder: {as: p,", "      - not: {stakeholder: {roles: coach}}\n      - stakeholder: {as: p,"
+    )
     status, lines = lint(company(tmp_path, rules))
     assert status == 0, lines
 
