@@ -26,6 +26,8 @@ from dealcoach.engine.vocabulary import LANGS, Lang, Vocabulary
 from dealcoach.engine.yamlsource import Document
 
 FIELD_REF = re.compile(r"^([a-z_]+)\.([a-z_]+)(?:=([A-Za-z0-9_]+))?$")
+EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+ANY_EXPRESSION = "{{}}"  # in a phrase: any {{ ... }} of the template, e.g. "{{}}说的" for "{{ p.name }}说的"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,10 @@ class Claim:
     file: str
 
     def found_in(self, text: str, lang: Lang) -> str | None:
-        """The first phrase of this claim that ``text`` contains, if any."""
+        """The first phrase of this claim that the template ``text`` says, if any. Whatever a
+        ``{{ ... }}`` renders comes from the deal and claims nothing; a phrase may stand for it
+        with ``{{}}``."""
+        text = EXPRESSION.sub(ANY_EXPRESSION, text)
         for phrase in self.phrases.get(lang, ()):
             if _contains(text, phrase, lang):
                 return phrase

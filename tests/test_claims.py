@@ -119,3 +119,12 @@ def test_a_company_layer_may_replace_a_built_in_claim(tmp_path):
     """
     status, lines = lint(company(tmp_path, PRAISE, claims))
     assert status == 0, lines
+
+
+def test_a_phrase_can_stand_for_any_rendered_name(tmp_path):
+    rules = PRAISE.replace("{{ p.name }}认可我们的方案，请对方在内部讲一讲。", "{{ p.name }}说的话要记下来。").replace(
+        "{as: p, roles: user, contacted: true}", "{as: p, roles: user}"
+    )
+    status, lines = lint(company(tmp_path, rules))
+    assert status == 1
+    assert "says '{{}}说的' but the conditions do not test stakeholder.contacted or role_of.contacted" in lines[0]
