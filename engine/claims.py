@@ -25,18 +25,21 @@ from dealcoach.engine.rulelang import Branch, Negation, Pattern, Ref, Rule
 from dealcoach.engine.vocabulary import LANGS, Lang, Vocabulary
 from dealcoach.engine.yamlsource import Document
 
-FIELD_REF = re.compile(r"^([a-z_]+)\.([a-z_]+)(?:=([A-Za-z0-9_]+))?$")
+FIELD_REF = re.compile(r"^(\+?)([a-z_]+)\.([a-z_]+)(?:=([A-Za-z0-9_]+))?$")
 EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 ANY_EXPRESSION = "{{}}"  # in a phrase: any {{ ... }} of the template, e.g. "{{}}说的" for "{{ p.name }}说的"
 
 
 @dataclass(frozen=True)
 class FieldRef:
-    """``fact.field`` or ``fact.field=value``: what a condition must test."""
+    """``fact.field`` or ``fact.field=value``: what a condition must test. With a leading ``+``
+    the test must require a matching fact (a pattern or ``exists``), not rule one out (``not``):
+    "ask the coach" needs a coach, and ``not: {stakeholder: {roles: coach}}`` says there is none."""
 
     fact: str
     field: str
     value: str | None = None
+    present: bool = False
 
     def __str__(self) -> str:
         return f"{self.fact}.{self.field}" + (f"={self.value}" if self.value else "")
@@ -123,7 +126,7 @@ def _field_ref(text: str, schema: Schema, vocabulary: Vocabulary) -> tuple[Field
     match = FIELD_REF.match(text)
     if not match:
         return None, f"{text!r} is not fact.field or fact.field=value (e.g. stakeholder.attitude)"
-    fact, field_name, value = match.groups()
+    plus, fact, field_name, value = match.groups()
     if fact not in schema.types:
         return None, f"unknown fact type {fact!r}; use one of: {', '.join(sorted(schema.types))}"
     fields = schema.types[fact].fields
@@ -132,7 +135,7 @@ def _field_ref(text: str, schema: Schema, vocabulary: Vocabulary) -> tuple[Field
     spec = fields[field_name]
     if value is not None and spec.is_enum and vocabulary.normalise(spec.type, value) != value:
         return None, f"{value!r} is not a value of {spec.type}; use one of: {', '.join(vocabulary.ids(spec.type))}"
-    return FieldRef(fact, field_name, value), ""
+    return FieldRef(fact, field_name, value, present=bool(plus)), ""
 
 
 def merge(layers: Iterable[list[Claim]]) -> list[Claim]:
@@ -160,10 +163,11 @@ def check(rule: Rule, claims: Iterable[Claim]) -> list[Problem]:
                     if missing:
                         where = f" (alternative {branch.index + 1})" if len(rule.branches) > 1 else ""
                         wanted = " or ".join(map(str, missing))
+                        verb = "require a fact with" if all(ref.present for ref in missing) else "test"
                         problems.append(
                             rule.problem(
                                 (kind, lang),
-                                f"the template says {phrase!r} but the conditions{where} do not test {wanted}; "
+                                f"the template says {phrase!r} but the conditions{where} do not {verb} {wanted}; "
                                 f"test it in 'when' or reword (claim {claim.id!r} in {Path(claim.file).name})",
                             )
                         )
@@ -171,28 +175,36 @@ def check(rule: Rule, claims: Iterable[Claim]) -> list[Problem]:
     return problems
 
 
-def _tested(branch: Branch) -> set[tuple[str, str, Any]]:
-    """(fact, field, value) for every field test in the alternative; value None stands for any."""
-    patterns: list[Pattern] = []
+Tested = set[tuple[str, str, Any, bool]]
+
+
+def _tested(branch: Branch) -> Tested:
+    """(fact, field, value, present) for every field test in the alternative: value None stands
+    for any value, and present says the test sits in a pattern or ``exists`` rather than in ``not``
+    or ``count`` (which may count none)."""
+    patterns: list[tuple[Pattern, bool]] = []
     for condition in branch.conditions:
         if isinstance(condition, Pattern):
-            patterns.append(condition)
+            patterns.append((condition, True))
         elif isinstance(condition, Negation):
-            patterns += condition.patterns
+            patterns += [(p, condition.exists) for p in condition.patterns]
         else:
-            patterns.append(condition.pattern)
-    found: set[tuple[str, str, Any]] = set()
-    for pattern in patterns:
+            patterns.append((condition.pattern, False))
+    found: Tested = set()
+    for pattern, present in patterns:
         for test in pattern.tests:
-            found.add((pattern.fact_type, test.field, None))
             values = test.value if isinstance(test.value, tuple) else (test.value,)
-            found |= {(pattern.fact_type, test.field, v) for v in values if not isinstance(v, Ref)}
+            for value in (None, *(v for v in values if not isinstance(v, Ref))):
+                found |= {
+                    (pattern.fact_type, test.field, value, present),
+                    (pattern.fact_type, test.field, value, False),
+                }
     return found
 
 
-def _unmet(claim: Claim, tested: set[tuple[str, str, Any]]) -> tuple[FieldRef, ...]:
+def _unmet(claim: Claim, tested: Tested) -> tuple[FieldRef, ...]:
     """The first requirement of ``claim`` that nothing in ``tested`` meets (empty when all are)."""
     for requirement in claim.requires:
-        if not any((ref.fact, ref.field, ref.value) in tested for ref in requirement):
+        if not any((ref.fact, ref.field, ref.value, ref.present) in tested for ref in requirement):
             return requirement
     return ()

@@ -128,3 +128,20 @@ def test_a_phrase_can_stand_for_any_rendered_name(tmp_path):
     status, lines = lint(company(tmp_path, rules))
     assert status == 1
     assert "says '{{}}说的' but the conditions do not test stakeholder.contacted or role_of.contacted" in lines[0]
+
+
+def test_sending_the_rep_to_the_coach_needs_a_coach_not_merely_a_test_for_one(tmp_path):
+    rules = PRAISE.replace("{{ p.name }}认可我们的方案，请对方在内部讲一讲。", "和教练一起过一遍{{ p.name }}的意见。")
+    rules = rules.replace(
+        "      - stakeholder: {as: p,", "      - not: {stakeholder: {roles: coach}}\n      - stakeholder: {as: p,"
+    )
+    status, lines = lint(company(tmp_path, rules))
+    assert status == 1
+    assert "says '和教练' but the conditions do not require a fact with stakeholder.roles=coach" in lines[0]
+
+
+def test_a_coach_on_the_map_lets_the_template_send_the_rep_to_them(tmp_path):
+    rules = PRAISE.replace("{{ p.name }}认可我们的方案，请对方在内部讲一讲。", "和教练一起过一遍{{ p.name }}的意见。")
+    rules = rules.replace("{as: p, roles: user, contacted: true}", "{as: p, roles: coach, contacted: true}")
+    status, lines = lint(company(tmp_path, rules))
+    assert status == 0, lines
