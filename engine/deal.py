@@ -164,6 +164,7 @@ class Deal(_Model):
     rep: Rep = Rep()
     signals: list[Term("signal")] = []
     days_in_stage: Days | None = None  # extension: how long the deal has sat in its stage
+    offering: Term("offering") = "unknown"  # extension: what we sell, so advice uses words that fit it
     notes: Any = None
     extra: Any = None
 

@@ -80,6 +80,7 @@ BASE_FIELDS: dict[str, dict[str, str]] = {
         "currency": "text",
         "solution_fit": "solution_fit",
         "position": "position",
+        "offering": "offering",
         "days_in_stage": "number",
     },
     "account": {

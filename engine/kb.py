@@ -18,7 +18,7 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from dealcoach.engine import lint, strata, templating
+from dealcoach.engine import claims, lint, strata, templating
 from dealcoach.engine.compiler import Checker
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.facts import Schema
@@ -78,6 +78,7 @@ class KnowledgeBase:
     knowledge_only: dict[str, str] = field(default_factory=dict)  # concept id -> why no rule cites it
     topics: dict[str, str] = field(default_factory=dict)  # concept id prefix (R, A, ...) -> "English / 中文"
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
+    claims: list[claims.Claim] = field(default_factory=list)  # what a template may say only after testing
 
     @property
     def rule_by_id(self) -> dict[str, Rule]:
@@ -129,6 +130,7 @@ def load(
     concepts = _concepts(read, layers, fatal, topics)
     scoring = _scoring(read, layers, fatal)
     knowledge_only = _knowledge_only(read, layers, concepts, fatal)
+    claim_list = _claims(read, layers, schema, vocabulary, fatal)
     rule_problems: list[Problem] = []
     rules, origin, reports = _rules(read, layers, rule_problems)
     kb = KnowledgeBase(
@@ -143,6 +145,7 @@ def load(
         scoring=scoring,
         knowledge_only=knowledge_only,
         topics=topics,
+        claims=claim_list,
     )
     key = cache.key(_files(layers))
     if recheck or fatal or rule_problems or not cache.passed(key):
@@ -223,6 +226,24 @@ def _concepts(
             {item.id: Concept(item.id, item.title.zh, item.title.en, item.method) for item in parsed.concepts}
         )
     return concepts
+
+
+def _claims(
+    read: Reader, layers: Iterable[Path], schema: Schema, vocabulary: Vocabulary, problems: list[Problem]
+) -> list[claims.Claim]:
+    """The claims of every layer (``claims.yaml``); a later layer adds claims or replaces one by id."""
+    found = []
+    for path in (layer / "claims.yaml" for layer in layers):
+        if not path.is_file():
+            continue
+        try:
+            parsed, trouble = claims.parse(read(str(path)), schema, vocabulary)
+        except InputError as err:
+            problems.extend(err.problems)
+            continue
+        problems.extend(trouble)
+        found.append(parsed)
+    return claims.merge(found)
 
 
 def _scoring(read: Reader, layers: Iterable[Path], problems: list[Problem]) -> Scoring:
@@ -317,6 +338,7 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                 if other not in ids:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
+        problems += claims.check(rule, kb.claims)
     problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
     problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
     problems += strata.cycle_problems(kb.rules)

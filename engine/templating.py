@@ -130,7 +130,15 @@ def make_environment(vocabulary: Vocabulary, template_dirs: Iterable[Path] = ())
             return f"{amount / 10_000:,.4g}万{currency}".replace("CNY", "元")
         return f"{amount:,.0f} {currency}".strip()
 
-    env.filters.update(label=label, names=names, money=money, wrap=wrap, width=display_width)
+    @pass_context
+    def score(context: Context, value: float | None, out_of: int = 5) -> str:
+        """A rating in words, so a template can quote the account's satisfaction truthfully."""
+        if value is None:
+            return "未打分" if context["lang"] == "zh" else "not rated"
+        shown = f"{value:g}"
+        return f"{shown}分（满分{out_of}分）" if context["lang"] == "zh" else f"{shown} out of {out_of}"
+
+    env.filters.update(label=label, names=names, money=money, score=score, wrap=wrap, width=display_width)
     return env
 
 
