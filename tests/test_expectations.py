@@ -42,6 +42,7 @@ class Match(Strict):
     rule: str | tuple[str, ...] | None = None
     concept: str | None = None
     category: str | None = None
+    says: str | None = None
     people: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -55,6 +56,7 @@ class Match(Strict):
             (self.rule is None or item["rule"] in self.rules)
             and (self.concept is None or self.concept in item["concepts"])
             and (self.category is None or item["category"] == self.category)
+            and (self.says is None or self.says in item["text"])
         )
 
     @property
@@ -63,7 +65,7 @@ class Match(Strict):
 
     def describe(self) -> str:
         parts = [f"rule={'|'.join(self.rules)}"] if self.rules else []
-        parts += [f"{key}={value}" for key in ("concept", "category") if (value := getattr(self, key))]
+        parts += [f"{key}={value}" for key in ("concept", "category", "says") if (value := getattr(self, key))]
         if self.people:
             parts.append(f"people={list(self.people)}")
         return " ".join(parts)
