@@ -239,7 +239,7 @@ def kb_new(rule_id: str, category: str, kb_dirs: tuple[str, ...]) -> None:
 def kb_coverage(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
     """Concepts covered and not, rules no example deal exercises, rules per category."""
     knowledge = load_kb(kb_dirs)
-    deals = sorted(kb_mod.scenarios_dir().glob("*.yaml"))
+    deals = kb_mod.example_deals()
     for line in trainer.coverage(knowledge, deals, lang or default_lang()):
         click.echo(line)
 

@@ -46,6 +46,15 @@ def scenarios_dir() -> Path:
     return PACKAGE_DIR / "scenarios"
 
 
+EXPECT_SUFFIX = ".expect.yaml"
+
+
+def example_deals(folder: Path | None = None) -> list[Path]:
+    """The example deal files, sorted; a deal's hand-written expectations (``NAME.expect.yaml``) sit
+    beside it and are not deals."""
+    return sorted(p for p in (folder or scenarios_dir()).glob("*.yaml") if not p.name.endswith(EXPECT_SUFFIX))
+
+
 def layer_dirs(extra: Sequence[str] = ()) -> list[Path]:
     """Built-in first, then ``DEALCOACH_KB`` (a path list), then ``--kb`` options, in order."""
     from_env = [p for p in os.environ.get(KB_ENV, "").split(os.pathsep) if p]
