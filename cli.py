@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 
@@ -104,7 +105,8 @@ def main() -> None:
     type=click.Choice(report.FORMATS),
     default="text",
     show_default=True,
-    help="text for a terminal, markdown for notes, json for programs.",
+    help="text for a terminal, markdown for notes, json for programs (an array when several files are given), "
+    "jsonl for streams (one document per line, each with its file).",
 )
 @click.option(
     "--lang",
@@ -142,7 +144,8 @@ def advise(
         fail([f"dealcoach: no rule with id {why_not!r} (see dealcoach kb list)"])
         sys.exit(EXIT_INPUT)
     advisor = Advisor(kb)
-    documents, texts, problems = [], [], []
+    documents: list[tuple[str, dict[str, Any]]] = []
+    texts, problems = [], []
     for source in files:
         try:
             deal = deal_mod.load(source, kb.vocabulary)
@@ -155,12 +158,12 @@ def advise(
             continue
         advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
         health = assessment.assess(outcome, kb, lang)
-        if fmt == "json":
-            documents.append(report.document(deal, advice, health, lang, explain=explain))
+        if fmt in report.MACHINE_FORMATS:
+            documents.append((source, report.document(deal, advice, health, lang, explain=explain)))
         else:
             texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain))
     if documents:
-        click.echo(report.to_json(documents), nl=False)
+        click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
     if texts:
         click.echo("\n".join(texts), nl=False)
     if problems:

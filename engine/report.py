@@ -16,7 +16,8 @@ from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.vocabulary import Lang
 
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "json", "jsonl")
+MACHINE_FORMATS = ("json", "jsonl")
 HEADLINE_COUNT = 3
 
 
@@ -33,9 +34,16 @@ def document(
     }
 
 
-def to_json(documents: list[dict[str, Any]]) -> str:
-    """One deal: its document. Several: a JSON array of documents, in the order given."""
-    payload: Any = documents[0] if len(documents) == 1 else documents
+def serialise(documents: list[tuple[str, dict[str, Any]]], fmt: str, *, several: bool) -> str:
+    """JSON or JSON Lines for the advised deals, given as (file, document) pairs in order.
+
+    The shape depends on what was asked, not on what was valid, so a script can rely on it: one
+    file gives one object (the contract); several give an array whose elements each carry the
+    ``file`` they came from. JSON Lines always gives one document per line with its ``file``.
+    """
+    if fmt == "jsonl":
+        return "".join(json.dumps({**doc, "file": file}, ensure_ascii=False) + "\n" for file, doc in documents)
+    payload: Any = [{**doc, "file": file} for file, doc in documents] if several else documents[0][1]
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 
 

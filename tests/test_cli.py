@@ -119,11 +119,48 @@ def test_json_on_standard_input_is_recognised():
     assert json.loads(result.stdout)["deal"] == "json deal"
 
 
-def test_several_files_give_a_json_array_in_order(tmp_path):
+def test_several_files_give_a_json_array_in_order_each_naming_its_file(tmp_path):
     first = deal_file(tmp_path)
     second = deal_file(tmp_path, DEAL.replace("某银行OA专网建设", "第二个项目"), "second.yaml")
     data = json.loads(run(["advise", first, second, "--format", "json"]).stdout)
-    assert [d["deal"] for d in data] == ["某银行OA专网建设", "第二个项目"]
+    assert [(d["deal"], d["file"]) for d in data] == [("某银行OA专网建设", first), ("第二个项目", second)]
+
+
+def test_a_single_file_gives_one_json_object_without_a_file_key(tmp_path):
+    data = json.loads(run(["advise", deal_file(tmp_path), "--format", "json"]).stdout)
+    assert isinstance(data, dict)
+    assert "file" not in data
+
+
+def test_jsonl_gives_one_document_per_line_with_its_file(tmp_path):
+    first = deal_file(tmp_path)
+    second = deal_file(tmp_path, DEAL.replace("某银行OA专网建设", "第二个项目"), "second.yaml")
+    lines = run(["advise", first, second, "--format", "jsonl"]).stdout.splitlines()
+    assert [(json.loads(line)["deal"], json.loads(line)["file"]) for line in lines] == [
+        ("某银行OA专网建设", first),
+        ("第二个项目", second),
+    ]
+
+
+def test_an_invalid_file_among_several_is_reported_and_the_valid_ones_still_advised(tmp_path):
+    good = deal_file(tmp_path)
+    bad = deal_file(tmp_path, "name: x\n", "bad.yaml")
+    result = run(["advise", bad, good, "--format", "json"])
+    assert result.exit_code == 2
+    assert [d["file"] for d in json.loads(result.stdout)] == [good]
+    assert "bad.yaml" in result.stderr and "required key 'account' is missing" in result.stderr
+
+
+def test_several_files_give_an_array_even_when_only_one_is_valid(tmp_path):
+    result = run(["advise", deal_file(tmp_path), str(tmp_path / "missing.yaml"), "--format", "json"])
+    assert result.exit_code == 2
+    assert isinstance(json.loads(result.stdout), list)
+
+
+def test_a_single_invalid_file_prints_nothing_on_standard_output(tmp_path):
+    result = run(["advise", deal_file(tmp_path, "name: x\n"), "--format", "json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
 
 
 def test_a_deal_no_rule_applies_to_says_so(tmp_path):
