@@ -6,10 +6,11 @@ non-zero exit status; a Python traceback means a bug in dealcoach, never in the 
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -82,6 +83,26 @@ def load_kb(extra: Sequence[str], *, skip_invalid: bool = False) -> kb_mod.Knowl
     return knowledge
 
 
+def require_rules(knowledge: kb_mod.KnowledgeBase, rule_ids: Sequence[str]) -> None:
+    """Exit 2 naming every unknown rule id, with the closest known ids: rule ids are long and
+    dotted, and a typo (``coverage.meet-economic-buyr``) is the usual reason one is unknown."""
+    unknown = [rule_id for rule_id in dict.fromkeys(rule_ids) if rule_id not in knowledge.rule_by_id]
+    if unknown:
+        fail(
+            [
+                f"dealcoach: no rule with id {rule_id!r}{did_you_mean(rule_id, knowledge.rule_by_id)}"
+                for rule_id in unknown
+            ]
+        )
+        sys.exit(EXIT_INPUT)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` with the closest choice, or a pointer to the full list."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else " (see dealcoach kb list)"
+
+
 kb_option = click.option(
     "--kb",
     "kb_dirs",
@@ -138,11 +159,14 @@ def advise(
     kb_dirs: tuple[str, ...],
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
+    if why_not is not None:
+        given = [name for name, value in (("--top", top), ("--explain", explain)) if value]
+        if given:
+            raise click.UsageError(f"{' and '.join(given)} cannot be used with --why-not, which explains one rule")
     lang = lang or default_lang()
     kb = load_kb(kb_dirs, skip_invalid=skip_invalid)
-    if why_not is not None and why_not not in kb.rule_by_id:
-        fail([f"dealcoach: no rule with id {why_not!r} (see dealcoach kb list)"])
-        sys.exit(EXIT_INPUT)
+    if why_not is not None:
+        require_rules(kb, [why_not])
     advisor = Advisor(kb)
     documents: list[tuple[str, dict[str, Any]]] = []
     texts, problems = [], []
@@ -154,7 +178,11 @@ def advise(
             continue
         outcome = advisor.run(deal, keep_facts=why_not is not None)
         if why_not is not None:
-            texts.append("\n".join([deal.name, *whynot.why_not(kb, outcome, why_not, lang)]) + "\n")
+            answer = report.why_not_document(deal, outcome, why_not, whynot.why_not(kb, outcome, why_not, lang), lang)
+            if fmt in report.MACHINE_FORMATS:
+                documents.append((source, answer))
+            else:
+                texts.append(report.why_not_text(answer))
             continue
         advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
         health = assessment.assess(outcome, kb, lang)
@@ -209,9 +237,7 @@ def kb_list(category: str | None, concept: str | None, kb_dirs: tuple[str, ...])
 def kb_show(rule_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
     """Show one rule in words: conditions, concepts, source, what it derives and who uses that."""
     knowledge = load_kb(kb_dirs)
-    if rule_id not in knowledge.rule_by_id:
-        fail([f"dealcoach: no rule with id {rule_id!r} (see dealcoach kb list)"])
-        sys.exit(EXIT_INPUT)
+    require_rules(knowledge, [rule_id])
     for line in trainer.show_rule(knowledge, knowledge.rule_by_id[rule_id], lang or default_lang()):
         click.echo(line)
 
@@ -253,10 +279,7 @@ def kb_coverage(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
 def kb_test(rule_ids: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     """Run every rule's own examples (must fire / must not fire)."""
     knowledge = load_kb(kb_dirs)
-    unknown = sorted(set(rule_ids) - set(knowledge.rule_by_id))
-    if unknown:
-        fail([f"dealcoach: no rule with id {rule_id!r}" for rule_id in unknown])
-        sys.exit(EXIT_INPUT)
+    require_rules(knowledge, rule_ids)
     results = examples.run_all(Advisor(knowledge), set(rule_ids) or None)
     click.echo("".join("." if r.passed else "F" for r in results))
     failed = [r for r in results if not r.passed]

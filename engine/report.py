@@ -14,11 +14,13 @@ from dealcoach.engine.advice import CATEGORIES, SCHEMA_ID, Advice
 from dealcoach.engine.assessment import Assessment
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.runner import Outcome
 from dealcoach.engine.vocabulary import Lang
 
 FORMATS = ("text", "markdown", "json", "jsonl")
 MACHINE_FORMATS = ("json", "jsonl")
 HEADLINE_COUNT = 3
+WHY_NOT_SCHEMA_ID = "dealcoach.why-not/1"
 
 
 def document(
@@ -32,6 +34,23 @@ def document(
         "advice": [a.as_json(explain) for a in advice],
         "assessment": assessment.as_json(),
     }
+
+
+def why_not_document(deal: Deal, outcome: Outcome, rule_id: str, explanation: list[str], lang: Lang) -> dict[str, Any]:
+    """``--why-not`` for programs: whether the rule fired, and the explanation a person would read
+    (one line each; lines indented by four spaces detail the line before)."""
+    return {
+        "schema": WHY_NOT_SCHEMA_ID,
+        "deal": deal.name,
+        "lang": lang,
+        "rule": rule_id,
+        "fired": any(firing.rule.id == rule_id for firing in outcome.firings),
+        "explanation": explanation,
+    }
+
+
+def why_not_text(answer: dict[str, Any]) -> str:
+    return "\n".join([answer["deal"], *answer["explanation"]]) + "\n"
 
 
 def serialise(documents: list[tuple[str, dict[str, Any]]], fmt: str, *, several: bool) -> str:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
@@ -212,3 +213,51 @@ def test_the_program_keeps_the_exit_status_and_messages_of_a_user_error(tmp_path
     )
     assert completed.returncode == 2
     assert "required key 'account' is missing" in completed.stderr
+
+
+def test_why_not_answers_in_words(tmp_path):
+    result = run(["advise", deal_file(tmp_path), "--lang", "en", "--why-not", "coverage.find-a-coach"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[:2] == ["某银行OA专网建设", "Rule coverage.find-a-coach did not fire:"]
+
+
+def test_why_not_honours_json_with_a_structured_answer(tmp_path):
+    result = run(
+        ["advise", deal_file(tmp_path), "--format", "json", "--lang", "en", "--why-not", "coverage.find-a-coach"]
+    )
+    data = json.loads(result.stdout)
+    assert list(data) == ["schema", "deal", "lang", "rule", "fired", "explanation"]
+    assert (data["schema"], data["rule"], data["fired"]) == ("dealcoach.why-not/1", "coverage.find-a-coach", False)
+    assert data["explanation"][0] == "Rule coverage.find-a-coach did not fire:"
+
+
+def test_why_not_json_says_when_the_rule_fired(tmp_path):
+    rule = "coverage.coach-arranges-economic-buyer"
+    data = json.loads(run(["advise", deal_file(tmp_path), "--format", "json", "--why-not", rule]).stdout)
+    assert data["fired"] is True
+
+
+@pytest.mark.parametrize("extra", [["--top", "3"], ["--explain"]])
+def test_why_not_refuses_options_it_would_ignore(tmp_path, extra):
+    result = run(["advise", deal_file(tmp_path), "--why-not", "coverage.find-a-coach", *extra])
+    assert result.exit_code == 2
+    assert f"{extra[0]} cannot be used with --why-not" in result.stderr
+    assert result.stdout == ""
+
+
+def test_an_unknown_rule_id_gets_a_suggestion_in_why_not(tmp_path):
+    result = run(["advise", deal_file(tmp_path), "--why-not", "coverage.find-coach"])
+    assert result.exit_code == 2
+    assert "no rule with id 'coverage.find-coach'; did you mean 'coverage.find-a-coach'?" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["kb", "show"], ["kb", "test"]])
+def test_an_unknown_rule_id_gets_a_suggestion_in_kb_commands(command):
+    result = run([*command, "coverage.find-coach"])
+    assert result.exit_code == 2
+    assert "did you mean 'coverage.find-a-coach'?" in result.stderr
+
+
+def test_an_unknown_rule_id_far_from_any_points_to_the_list():
+    result = run(["kb", "show", "zzz"])
+    assert result.stderr.strip() == "dealcoach: no rule with id 'zzz' (see dealcoach kb list)"
