@@ -182,7 +182,7 @@ def advise(
             if fmt in report.MACHINE_FORMATS:
                 documents.append((source, answer))
             else:
-                texts.append(report.why_not_text(answer))
+                texts.append(report.why_not_text(answer, fmt))
             continue
         advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
         health = assessment.assess(outcome, kb, lang)

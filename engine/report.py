@@ -15,6 +15,7 @@ from dealcoach.engine.assessment import Assessment
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.runner import Outcome
+from dealcoach.engine.templating import layout_environment, markdown_text, terminal_text
 from dealcoach.engine.vocabulary import Lang
 
 FORMATS = ("text", "markdown", "json", "jsonl")
@@ -49,8 +50,16 @@ def why_not_document(deal: Deal, outcome: Outcome, rule_id: str, explanation: li
     }
 
 
-def why_not_text(answer: dict[str, Any]) -> str:
-    return "\n".join([answer["deal"], *answer["explanation"]]) + "\n"
+def why_not_text(answer: dict[str, Any], fmt: str) -> str:
+    """``--why-not`` for people: the deal's name, then the explanation; in Markdown a nested list,
+    every line escaped."""
+    if fmt != "markdown":
+        return "\n".join(terminal_text(line) for line in [answer["deal"], *answer["explanation"]]) + "\n"
+    lines = [f"**{markdown_text(answer['deal'])}**", ""]
+    for line in answer["explanation"]:
+        depth = (len(line) - len(line.lstrip())) // 2
+        lines.append("  " * depth + "- " + markdown_text(line.strip()))
+    return "\n".join(lines) + "\n"
 
 
 def serialise(documents: list[tuple[str, dict[str, Any]]], fmt: str, *, several: bool) -> str:
@@ -77,14 +86,19 @@ def render(
     explain: bool = False,
 ) -> str:
     """Text or Markdown for one deal: health first, the three most important steps, then the rest
-    grouped by category."""
+    grouped by category.
+
+    Whatever the layout prints is made safe for the format as it is printed (see
+    :func:`layout_environment`).
+    """
     concepts = kb.concepts
     items = [
         dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts]) for a in advice
     ]
     top, rest = items[:HEADLINE_COUNT], items[HEADLINE_COUNT:]
     groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
-    template = kb.env.get_template("report.md.j2" if fmt == "markdown" else "report.text.j2")
+    markdown = fmt == "markdown"
+    template = layout_environment(kb.env, fmt).get_template("report.md.j2" if markdown else "report.text.j2")
     return template.render(
         lang=lang,
         deal=deal.model_dump(),

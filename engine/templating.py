@@ -8,6 +8,7 @@ so a broken template is reported with its rule before any deal is advised.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from markupsafe import Markup
 
 from dealcoach.engine.vocabulary import Vocabulary
 
@@ -43,6 +45,49 @@ def tidy(text: str) -> str:
     """Collapse the line breaks of a YAML block into single spaces, except between two Chinese
     characters, where a space would show as a gap in the sentence."""
     return _GAP_BETWEEN_WIDE.sub("", " ".join(text.split()))
+
+
+# Characters that change the meaning of Markdown text wherever they stand (emphasis, code, links
+# and images, tables, strikethrough, headings, hard breaks); HTML's three are written as entities,
+# so neither a tag nor an entity in a deal can render as anything but its own text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_SPACES = re.compile(r"\s+")
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown_text(text: str) -> str:
+    """Any text as literal Markdown on one line: special characters escaped, HTML written as
+    entities, line breaks and runs of spaces collapsed (a line break could start a new block)."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _SPACES.sub(" ", str(text)))
+    return "".join(_HTML_ENTITIES.get(ch, ch) for ch in text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """Text without control characters, which a terminal would obey (an escape sequence in a deal
+    name could recolour, retitle or clear the rep's terminal)."""
+    return _CONTROL.sub("", str(text))
+
+
+@functools.lru_cache(maxsize=8)
+def layout_environment(env: SandboxedEnvironment, fmt: str) -> SandboxedEnvironment:
+    """``env`` for a report layout, made safe for its format at the point of output.
+
+    Every ``{{ ... }}`` in a Markdown layout is written as literal Markdown, and every one in a
+    text layout loses its control characters, whatever it prints: the deal, advice text, the
+    vocabulary's labels. A layout a company writes therefore cannot forget to escape. Markdown
+    uses Jinja's autoescaping, whose markup-safe strings keep a macro's or a block's output from
+    being escaped twice.
+    """
+    if fmt == "markdown":
+        return env.overlay(autoescape=True, finalize=_markdown_output)
+    return env.overlay(finalize=terminal_text)
+
+
+def _markdown_output(value: Any) -> Any:
+    return value if hasattr(value, "__html__") else Markup(markdown_text(value))
 
 
 def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None) -> str:
