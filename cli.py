@@ -136,8 +136,13 @@ def main() -> None:
     help="Language of the advice (default: zh in a Chinese locale, otherwise en).",
 )
 @click.option(
-    "--top", type=click.IntRange(min=1), default=None, help="Show only the N most important pieces of advice."
+    "--top",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Show the N most important pieces of advice (text and markdown: {report.DEFAULT_BUDGET} unless given; "
+    "json: all unless given).",
 )
+@click.option("--all", "show_all", is_flag=True, help="Show every piece of advice in text and markdown.")
 @click.option("--explain", is_flag=True, help="Also show which rule derived each conclusion the advice rests on.")
 @click.option(
     "--why-not",
@@ -153,6 +158,7 @@ def advise(
     fmt: str,
     lang: Lang | None,
     top: int | None,
+    show_all: bool,
     explain: bool,
     why_not: str | None,
     skip_invalid: bool,
@@ -160,9 +166,13 @@ def advise(
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
     if why_not is not None:
-        given = [name for name, value in (("--top", top), ("--explain", explain)) if value]
+        given = [name for name, value in (("--top", top), ("--all", show_all), ("--explain", explain)) if value]
         if given:
             raise click.UsageError(f"{' and '.join(given)} cannot be used with --why-not, which explains one rule")
+    if top is not None and show_all:
+        raise click.UsageError("--top and --all cannot be used together")
+    machine = fmt in report.MACHINE_FORMATS
+    limit = None if show_all or (top is None and machine) else top or report.DEFAULT_BUDGET
     lang = lang or default_lang()
     kb = load_kb(kb_dirs, skip_invalid=skip_invalid)
     if why_not is not None:
@@ -179,17 +189,17 @@ def advise(
         outcome = advisor.run(deal, keep_facts=why_not is not None)
         if why_not is not None:
             answer = report.why_not_document(deal, outcome, why_not, whynot.why_not(kb, outcome, why_not, lang), lang)
-            if fmt in report.MACHINE_FORMATS:
+            if machine:
                 documents.append((source, answer))
             else:
                 texts.append(report.why_not_text(answer, fmt))
             continue
-        advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
+        advice = advice_mod.build(outcome, kb, lang, explain=explain)
         health = assessment.assess(outcome, kb, lang)
-        if fmt in report.MACHINE_FORMATS:
-            documents.append((source, report.document(deal, advice, health, lang, explain=explain)))
+        if machine:
+            documents.append((source, report.document(deal, advice[:limit], health, lang, explain=explain)))
         else:
-            texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain))
+            texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain, limit=limit))
     if documents:
         click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
     if texts:

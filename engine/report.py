@@ -21,6 +21,7 @@ from dealcoach.engine.vocabulary import Lang
 FORMATS = ("text", "markdown", "json", "jsonl")
 MACHINE_FORMATS = ("json", "jsonl")
 HEADLINE_COUNT = 3
+DEFAULT_BUDGET = 10  # pieces of advice a person is shown unless they ask for more: a day's work, not a list
 WHY_NOT_SCHEMA_ID = "dealcoach.why-not/1"
 
 
@@ -84,16 +85,18 @@ def render(
     lang: Lang,
     *,
     explain: bool = False,
+    limit: int | None = None,
 ) -> str:
     """Text or Markdown for one deal: health first, the three most important steps, then the rest
-    grouped by category.
+    (up to ``limit`` in all) grouped by category, and how many more there are.
 
     Whatever the layout prints is made safe for the format as it is printed (see
     :func:`layout_environment`).
     """
     concepts = kb.concepts
     items = [
-        dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts]) for a in advice
+        dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts])
+        for a in advice[:limit]
     ]
     top, rest = items[:HEADLINE_COUNT], items[HEADLINE_COUNT:]
     groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
@@ -105,6 +108,7 @@ def render(
         top=top,
         groups=[(c, members) for c, members in groups if members],
         explain=explain,
-        total=len(items),
+        total=len(advice),
+        hidden=len(advice) - len(items),
         assessment=assessment.as_json(),
     )
