@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import signal
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,9 +20,10 @@ import click
 
 from dealcoach import __version__
 from dealcoach.engine import advice as advice_mod
-from dealcoach.engine import assessment, examples, report, trainer, whynot
+from dealcoach.engine import assessment, examples, report, terminal, trainer, whynot
 from dealcoach.engine import deal as deal_mod
 from dealcoach.engine import kb as kb_mod
+from dealcoach.engine.exitcodes import INTERRUPTED, INTERRUPTED_MESSAGE
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.runner import Advisor
 from dealcoach.engine.vocabulary import LANGS, Lang
@@ -474,15 +476,24 @@ def drill_report(
 def run() -> None:
     """The ``dealcoach`` program: ``main``, then exit without tearing down the object graph.
 
-    Freeing the compiled playbook (experta's network, the models) at interpreter exit takes about
-    60 ms of a half-second run. Every answer is already committed and every file closed when a
-    command returns, so once the output is flushed nothing is lost by leaving at once.
+    Ctrl-C anywhere ends it with one line and status 130 (click's own handling would say
+    "Aborted!" and exit 1). Freeing the compiled playbook (experta's network, the models) at
+    interpreter exit takes about 60 ms of a half-second run. Every answer is already committed and
+    every file closed when a command returns, so once the output is flushed nothing is lost by
+    leaving at once.
     """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    terminal.tolerate_unencodable_output()
     try:
-        main()
-        code = 0
+        code = _exit_status(main.main(standalone_mode=False))
+    except click.ClickException as err:
+        err.show()
+        code = err.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo(INTERRUPTED_MESSAGE, err=True)
+        code = INTERRUPTED
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        code = _exit_status(stop.code)
         if isinstance(stop.code, str):
             click.echo(stop.code, err=True)
     try:
@@ -491,3 +502,10 @@ def run() -> None:
     except BrokenPipeError:  # the reader went away (`dealcoach ... | head`): nothing left to say
         pass
     os._exit(code)
+
+
+def _exit_status(value: object) -> int:
+    """What ``sys.exit(value)`` would make the status: None is 0, an int itself, anything else 1."""
+    if value is None:
+        return 0
+    return value if isinstance(value, int) else 1
