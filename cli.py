@@ -154,6 +154,12 @@ def main() -> None:
     help="Instead of advice, say why RULE_ID did not fire: the first condition that failed.",
 )
 @click.option("--skip-invalid", is_flag=True, help="Leave out rules with problems instead of refusing to run.")
+@click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="Colour priorities and headings (default: only on a terminal, and not when NO_COLOR is set).",
+)
 @kb_option
 def advise(
     files: tuple[str, ...],
@@ -164,6 +170,7 @@ def advise(
     explain: bool,
     why_not: str | None,
     skip_invalid: bool,
+    color: bool | None,
     kb_dirs: tuple[str, ...],
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
@@ -180,6 +187,7 @@ def advise(
     if why_not is not None:
         require_rules(kb, [why_not])
     advisor = Advisor(kb)
+    width, colored = terminal.output_width(), terminal.use_color(color)
     documents: list[tuple[str, dict[str, Any]]] = []
     texts, problems = [], []
     for source in files:
@@ -201,11 +209,15 @@ def advise(
         if machine:
             documents.append((source, report.document(deal, advice[:limit], health, lang, explain=explain)))
         else:
-            texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain, limit=limit))
+            texts.append(
+                report.render(
+                    kb, fmt, deal, advice, health, lang, explain=explain, limit=limit, width=width, color=colored
+                )
+            )
     if documents:
         click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
     if texts:
-        click.echo("\n".join(texts), nl=False)
+        click.echo("\n".join(texts), nl=False, color=colored)
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
         sys.exit(EXIT_INPUT)

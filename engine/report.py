@@ -15,7 +15,7 @@ from dealcoach.engine.assessment import Assessment
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.runner import Outcome
-from dealcoach.engine.templating import layout_environment, markdown_text, terminal_text
+from dealcoach.engine.templating import layout_environment, markdown_text, terminal_safe, terminal_text
 from dealcoach.engine.vocabulary import Lang
 
 FORMATS = ("text", "markdown", "json", "jsonl")
@@ -86,12 +86,15 @@ def render(
     *,
     explain: bool = False,
     limit: int | None = None,
+    width: int = 80,
+    color: bool = False,
 ) -> str:
     """Text or Markdown for one deal: health first, the three most important steps, then the rest
     (up to ``limit`` in all) grouped by category, and how many more there are.
 
-    Whatever the layout prints is made safe for the format as it is printed (see
-    :func:`layout_environment`).
+    The text layout wraps to ``width`` columns, never splitting a stakeholder's name, and colours
+    priorities and headings when ``color`` is on. Whatever a layout prints is made safe for its
+    format (see :func:`layout_environment`).
     """
     concepts = kb.concepts
     items = [
@@ -101,14 +104,18 @@ def render(
     top, rest = items[:HEADLINE_COUNT], items[HEADLINE_COUNT:]
     groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
     markdown = fmt == "markdown"
+    safe = (lambda value: value) if markdown else terminal_safe
     template = layout_environment(kb.env, fmt).get_template("report.md.j2" if markdown else "report.text.j2")
     return template.render(
         lang=lang,
-        deal=deal.model_dump(),
-        top=top,
-        groups=[(c, members) for c, members in groups if members],
+        deal=safe(deal.model_dump()),
+        top=safe(top),
+        groups=[(c, safe(members)) for c, members in groups if members],
         explain=explain,
         total=len(advice),
         hidden=len(advice) - len(items),
-        assessment=assessment.as_json(),
+        assessment=safe(assessment.as_json()),
+        width=width,
+        color=color and not markdown,
+        keep_whole=safe([person.name for person in deal.stakeholders]),
     )
