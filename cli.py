@@ -11,6 +11,7 @@ import importlib.util
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -23,12 +24,10 @@ from dealcoach.engine import advice as advice_mod
 from dealcoach.engine import assessment, examples, report, terminal, trainer, whynot
 from dealcoach.engine import deal as deal_mod
 from dealcoach.engine import kb as kb_mod
-from dealcoach.engine.exitcodes import INTERRUPTED, INTERRUPTED_MESSAGE
+from dealcoach.engine.exitcodes import BUG, INTERRUPTED, INTERRUPTED_MESSAGE, INVALID_INPUT, PROBLEMS_FOUND
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.runner import Advisor
 from dealcoach.engine.vocabulary import LANGS, Lang
-
-EXIT_INPUT = 2
 
 
 def _lazy(name: str) -> ModuleType:
@@ -78,7 +77,7 @@ def load_kb(extra: Sequence[str], *, skip_invalid: bool = False) -> kb_mod.Knowl
             f"dealcoach: the knowledge base has {len(err.problems)} problem(s); nothing was done. "
             "Fix them (dealcoach kb lint) or pass --skip-invalid to leave the broken rules out.",
         )
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
     skipped = sorted({p.rule or p.file for p in knowledge.skipped})
     if skipped:
         click.echo(f"dealcoach: skipped {len(skipped)} invalid rule(s): {', '.join(skipped)}", err=True)
@@ -96,7 +95,7 @@ def require_rules(knowledge: kb_mod.KnowledgeBase, rule_ids: Sequence[str]) -> N
                 for rule_id in unknown
             ]
         )
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -220,7 +219,7 @@ def advise(
         click.echo("\n".join(texts), nl=False, color=colored)
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
 @main.group()
@@ -238,7 +237,7 @@ def kb_lint(kb_dirs: tuple[str, ...]) -> None:
         for problem in err.problems:
             click.echo(str(problem))
         click.echo(f"{len(err.problems)} problem(s)")
-        sys.exit(1)
+        sys.exit(PROBLEMS_FOUND)
     for line in trainer.layer_summary(knowledge):
         click.echo(line)
     click.echo(f"{len(knowledge.rules)} rules, no problems")
@@ -282,7 +281,7 @@ def kb_new(rule_id: str, category: str, kb_dirs: tuple[str, ...]) -> None:
         path = trainer.new_rule(knowledge, target, rule_id, category)
     except ValueError as err:
         fail([f"dealcoach: {err}"])
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
     click.echo(f"wrote {rule_id} to {path}; edit it, then run: dealcoach kb test {rule_id}")
 
 
@@ -310,7 +309,7 @@ def kb_test(rule_ids: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     for result in failed:
         click.echo(f"FAILED {result.name} ({result.location()}): {result.failure}")
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(PROBLEMS_FOUND if failed else 0)
 
 
 @main.group()
@@ -341,12 +340,12 @@ def load_drill(name: str, knowledge: kb_mod.KnowledgeBase) -> drill_mod.Drill:
     path = drill_path(name, files)
     if path is None:
         fail([f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}"])
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
     try:
         return drill_mod.load(path, knowledge)
     except InputError as err:
         fail(err.problems, f"dealcoach: the drill {name!r} has {len(err.problems)} problem(s).")
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
 def open_store(db_path: str | None) -> storage.Store:
@@ -354,7 +353,7 @@ def open_store(db_path: str | None) -> storage.Store:
         return storage.Store(Path(db_path) if db_path else storage.default_path())
     except storage.StorageError as err:
         fail([f"dealcoach: {err}"])
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
 @drill.command("list")
@@ -378,21 +377,22 @@ def drill_check(names: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     knowledge = load_kb(kb_dirs)
     examiner = drill_mod.Examiner(knowledge)
     files = drill_files()
-    problems, checked = [], 0
+    unknown = [name for name in names if drill_path(name, files) is None]
+    if unknown:
+        fail([f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}" for name in unknown])
+        sys.exit(INVALID_INPUT)
+    problems: list[object] = []
     for name in names or tuple(files):
-        checked += 1
         path = drill_path(name, files)
-        if path is None:
-            problems.append(f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}")
-            continue
+        assert path is not None
         try:
             problems += drill_mod.check(drill_mod.load(path, knowledge), knowledge, examiner)
         except InputError as err:
             problems += err.problems
     for problem in problems:
         click.echo(str(problem))
-    click.echo(f"{checked} drill(s) checked, {len(problems)} problem(s)")
-    sys.exit(EXIT_INPUT if problems else 0)
+    click.echo(f"{len(names or files)} drill(s) checked, {len(problems)} problem(s)")
+    sys.exit(PROBLEMS_FOUND if problems else 0)
 
 
 def answer_lines(answers_file: str | None) -> Iterator[str] | None:
@@ -443,7 +443,7 @@ def drill_run(
         session = store.unfinished(trainee, name)
         if session is None:
             fail([f"dealcoach: {trainee} has no unfinished drill{f' {name!r}' if name else ''} to resume"])
-            sys.exit(EXIT_INPUT)
+            sys.exit(INVALID_INPUT)
         play = drillsession.Play.resume(knowledge, session, store)
     else:
         if from_deal:
@@ -453,12 +453,12 @@ def drill_run(
                 )
             except InputError as err:
                 fail(err.problems, "dealcoach: the deal file has problems; no drill was made.")
-                sys.exit(EXIT_INPUT)
+                sys.exit(INVALID_INPUT)
         elif name:
             built = load_drill(name, knowledge)
         else:
             fail(["dealcoach: name a drill (see dealcoach drill list), or use --from-deal FILE or --resume"])
-            sys.exit(EXIT_INPUT)
+            sys.exit(INVALID_INPUT)
         play = drillsession.Play.begin(knowledge, built, lang or default_lang())
         play.store = store
         play.session_id = store.start(trainee, built.name, play.lang, drillsession.spec_of(built), from_deal)
@@ -508,6 +508,12 @@ def run() -> None:
         code = _exit_status(stop.code)
         if isinstance(stop.code, str):
             click.echo(stop.code, err=True)
+    except Exception:  # a bug in dealcoach, never the user's mistake: say so, with the evidence
+        traceback.print_exc()
+        click.echo(
+            f"dealcoach: this is a bug in dealcoach {__version__}; please report it with the lines above.", err=True
+        )
+        code = BUG
     try:
         sys.stdout.flush()
         sys.stderr.flush()
