@@ -511,7 +511,7 @@ def run() -> None:
     except Exception:  # a bug in dealcoach, never the user's mistake: say so, with the evidence
         traceback.print_exc()
         click.echo(
-            f"dealcoach: this is a bug in dealcoach {__version__}; please report it with the lines above.", err=True
+            f"dealcoach {__version__}: this is a bug in dealcoach; please report it with the lines above.", err=True
         )
         code = BUG
     try:
