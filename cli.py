@@ -11,28 +11,31 @@ import importlib.util
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dealcoach import __version__
-from dealcoach.engine import advice as advice_mod
-from dealcoach.engine import assessment, examples, report, terminal, trainer, whynot
-from dealcoach.engine import deal as deal_mod
-from dealcoach.engine import kb as kb_mod
+from dealcoach.engine import terminal
 from dealcoach.engine.exitcodes import BUG, INTERRUPTED, INTERRUPTED_MESSAGE, INVALID_INPUT, PROBLEMS_FOUND
-from dealcoach.engine.problems import InputError
-from dealcoach.engine.runner import Advisor
-from dealcoach.engine.vocabulary import LANGS, Lang
+from dealcoach.engine.options import DEFAULT_BUDGET, FORMATS, LANGS, MACHINE_FORMATS
+
+if TYPE_CHECKING:
+    from dealcoach.engine.options import Lang
 
 
 def _lazy(name: str) -> ModuleType:
-    """Import a module on first use (the standard library's LazyLoader recipe). The drill commands'
-    machinery (pydantic models, sqlite3) is not needed to advise, and start-up time matters there."""
+    """A module imported on first use (the standard library's LazyLoader recipe).
+
+    ``dealcoach --version`` and every ``--help`` answer without the engine (experta, pydantic,
+    Jinja, the playbook), and a command loads only what it uses: start-up time is what a rep
+    notices first.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.find_spec(name)
     assert spec is not None and spec.loader is not None
     loader = importlib.util.LazyLoader(spec.loader)
@@ -43,12 +46,22 @@ def _lazy(name: str) -> ModuleType:
     return module
 
 
+advice_mod = _lazy("dealcoach.engine.advice")
+assessment = _lazy("dealcoach.engine.assessment")
+deal_mod = _lazy("dealcoach.engine.deal")
 drill_mod = _lazy("dealcoach.engine.drill")
 drillgen = _lazy("dealcoach.engine.drillgen")
 drillreport = _lazy("dealcoach.engine.drillreport")
 drillsession = _lazy("dealcoach.engine.drillsession")
 drillui = _lazy("dealcoach.engine.drillui")
+examples = _lazy("dealcoach.engine.examples")
+kb_mod = _lazy("dealcoach.engine.kb")
+problems_mod = _lazy("dealcoach.engine.problems")
+report = _lazy("dealcoach.engine.report")
+runner = _lazy("dealcoach.engine.runner")
 storage = _lazy("dealcoach.engine.storage")
+trainer = _lazy("dealcoach.engine.trainer")
+whynot = _lazy("dealcoach.engine.whynot")
 
 
 def default_lang() -> Lang:
@@ -71,7 +84,7 @@ def load_kb(extra: Sequence[str], *, skip_invalid: bool = False) -> kb_mod.Knowl
     """The knowledge base, or exit 2 with every problem in it (run `dealcoach kb lint` for details)."""
     try:
         knowledge = kb_mod.load(kb_mod.layer_dirs(extra), skip_invalid=skip_invalid)
-    except InputError as err:
+    except problems_mod.InputError as err:
         fail(
             err.problems,
             f"dealcoach: the knowledge base has {len(err.problems)} problem(s); nothing was done. "
@@ -124,7 +137,7 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(report.FORMATS),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
     help="text for a terminal, markdown for notes, json for programs (an array when several files are given), "
@@ -140,7 +153,7 @@ def main() -> None:
     "--top",
     type=click.IntRange(min=1),
     default=None,
-    help=f"Show the N most important pieces of advice (text and markdown: {report.DEFAULT_BUDGET} unless given; "
+    help=f"Show the N most important pieces of advice (text and markdown: {DEFAULT_BUDGET} unless given; "
     "json: all unless given).",
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every piece of advice in text and markdown.")
@@ -179,20 +192,20 @@ def advise(
             raise click.UsageError(f"{' and '.join(given)} cannot be used with --why-not, which explains one rule")
     if top is not None and show_all:
         raise click.UsageError("--top and --all cannot be used together")
-    machine = fmt in report.MACHINE_FORMATS
-    limit = None if show_all or (top is None and machine) else top or report.DEFAULT_BUDGET
+    machine = fmt in MACHINE_FORMATS
+    limit = None if show_all or (top is None and machine) else top or DEFAULT_BUDGET
     lang = lang or default_lang()
     kb = load_kb(kb_dirs, skip_invalid=skip_invalid)
     if why_not is not None:
         require_rules(kb, [why_not])
-    advisor = Advisor(kb)
+    advisor = runner.Advisor(kb)
     width, colored = terminal.output_width(), terminal.use_color(color)
     documents: list[tuple[str, dict[str, Any]]] = []
     texts, problems = [], []
     for source in files:
         try:
             deal = deal_mod.load(source, kb.vocabulary)
-        except InputError as err:
+        except problems_mod.InputError as err:
             problems += err.problems
             continue
         outcome = advisor.run(deal, keep_facts=why_not is not None)
@@ -233,7 +246,7 @@ def kb_lint(kb_dirs: tuple[str, ...]) -> None:
     """Check every rule file of every layer and report all problems as FILE:LINE:COL: message."""
     try:
         knowledge = kb_mod.load(kb_mod.layer_dirs(kb_dirs), recheck=True)
-    except InputError as err:
+    except problems_mod.InputError as err:
         for problem in err.problems:
             click.echo(str(problem))
         click.echo(f"{len(err.problems)} problem(s)")
@@ -303,7 +316,7 @@ def kb_test(rule_ids: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     """Run every rule's own examples (must fire / must not fire)."""
     knowledge = load_kb(kb_dirs)
     require_rules(knowledge, rule_ids)
-    results = examples.run_all(Advisor(knowledge), set(rule_ids) or None)
+    results = examples.run_all(runner.Advisor(knowledge), set(rule_ids) or None)
     click.echo("".join("." if r.passed else "F" for r in results))
     failed = [r for r in results if not r.passed]
     for result in failed:
@@ -343,7 +356,7 @@ def load_drill(name: str, knowledge: kb_mod.KnowledgeBase) -> drill_mod.Drill:
         sys.exit(INVALID_INPUT)
     try:
         return drill_mod.load(path, knowledge)
-    except InputError as err:
+    except problems_mod.InputError as err:
         fail(err.problems, f"dealcoach: the drill {name!r} has {len(err.problems)} problem(s).")
         sys.exit(INVALID_INPUT)
 
@@ -387,7 +400,7 @@ def drill_check(names: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
         assert path is not None
         try:
             problems += drill_mod.check(drill_mod.load(path, knowledge), knowledge, examiner)
-        except InputError as err:
+        except problems_mod.InputError as err:
             problems += err.problems
     for problem in problems:
         click.echo(str(problem))
@@ -451,7 +464,7 @@ def drill_run(
                 built = drillgen.from_deal(
                     deal_mod.load(from_deal, knowledge.vocabulary), knowledge, Path(from_deal).stem
                 )
-            except InputError as err:
+            except problems_mod.InputError as err:
                 fail(err.problems, "dealcoach: the deal file has problems; no drill was made.")
                 sys.exit(INVALID_INPUT)
         elif name:
@@ -509,6 +522,8 @@ def run() -> None:
         if isinstance(stop.code, str):
             click.echo(stop.code, err=True)
     except Exception:  # a bug in dealcoach, never the user's mistake: say so, with the evidence
+        import traceback
+
         traceback.print_exc()
         click.echo(
             f"dealcoach {__version__}: this is a bug in dealcoach; please report it with the lines above.", err=True

@@ -18,10 +18,7 @@ from dealcoach.engine.runner import Outcome
 from dealcoach.engine.templating import layout_environment, markdown_text, terminal_safe, terminal_text
 from dealcoach.engine.vocabulary import Lang
 
-FORMATS = ("text", "markdown", "json", "jsonl")
-MACHINE_FORMATS = ("json", "jsonl")
 HEADLINE_COUNT = 3
-DEFAULT_BUDGET = 10  # pieces of advice a person is shown unless they ask for more: a day's work, not a list
 WHY_NOT_SCHEMA_ID = "dealcoach.why-not/1"
 
 
