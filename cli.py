@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dealcoach import __version__
-from dealcoach.engine import terminal
+from dealcoach.engine import terminal, userdirs
 from dealcoach.engine.exitcodes import BUG, INTERRUPTED, INTERRUPTED_MESSAGE, INVALID_INPUT, PROBLEMS_FOUND
 from dealcoach.engine.options import DEFAULT_BUDGET, FORMATS, LANGS, MACHINE_FORMATS
 
@@ -186,6 +186,8 @@ def advise(
     kb_dirs: tuple[str, ...],
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
+    if files.count("-") > 1:
+        raise click.UsageError("standard input (-) can be read only once; name it once")
     if why_not is not None:
         given = [name for name, value in (("--top", top), ("--all", show_all), ("--explain", explain)) if value]
         if given:
@@ -283,11 +285,17 @@ def kb_show(rule_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
 @click.option("--category", required=True, help="The rule's category; the rule goes into rules/CATEGORY.yaml.")
 @kb_option
 def kb_new(rule_id: str, category: str, kb_dirs: tuple[str, ...]) -> None:
-    """Write a commented skeleton rule with examples, ready to edit (into the last --kb folder).
+    """Write a commented skeleton rule with examples, ready to edit.
 
-    The folder is created if it does not exist yet: this is how a company layer usually starts.
+    It goes into the last --kb folder, or else into your own layer (DEALCOACH_KB_HOME, default
+    ~/.local/share/dealcoach/kb), which every command loads after the built-in playbook. The
+    folder is created if it does not exist yet: this is how a company layer usually starts. The
+    built-in playbook itself is never written to: a reinstall would delete the rule.
     """
-    target = Path(kb_dirs[-1]) if kb_dirs else kb_mod.builtin_dir()
+    target = Path(kb_dirs[-1]) if kb_dirs else userdirs.user_layer()
+    if target.resolve() == kb_mod.builtin_dir().resolve():
+        fail([f"dealcoach: {target} is the built-in playbook, which a reinstall replaces; use your own folder"])
+        sys.exit(INVALID_INPUT)
     target.mkdir(parents=True, exist_ok=True)
     knowledge = load_kb(kb_dirs)
     try:
