@@ -117,6 +117,40 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else " (see dealcoach kb list)"
 
 
+def help_examples(*lines: str) -> str:
+    """An ``Examples`` section for a command's help, kept as written (click's ``\\b``)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+ENVIRONMENT = """\b
+Environment:
+  DEALCOACH_KB       more knowledge-base layers, a path list (like --kb)
+  DEALCOACH_KB_HOME  your own layer (default ~/.local/share/dealcoach/kb), where kb new writes
+  DEALCOACH_CACHE    the playbook cache folder (default ~/.cache/dealcoach); off disables it
+  DEALCOACH_DB       the drill database (default ~/.local/share/dealcoach/drills.sqlite3)
+  LC_ALL, LANG       zh_* makes Chinese the default language, anything else English
+  COLUMNS            the width text output wraps to (default: the terminal's, 80 when piped)
+  NO_COLOR           any value turns colour off (see --color/--no-color)
+
+\b
+Exit status: 0 done, 1 a check found problems, 2 invalid input or usage,
+70 a bug in dealcoach, 130 interrupted."""
+
+
+def complete_rule_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Rule ids for the shell, from the same layers the command would load (its --kb options)."""
+    try:
+        knowledge = kb_mod.load(kb_mod.layer_dirs(ctx.params.get("kb_dirs") or ()), skip_invalid=True)
+    except Exception:  # a broken playbook or layer: the shell gets no suggestions, never a traceback
+        return []
+    return [rule_id for rule_id in sorted(knowledge.rule_by_id) if rule_id.startswith(incomplete)]
+
+
+def complete_drill_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The bundled drills' names for the shell."""
+    return [name for name in drill_files() if name.startswith(incomplete)]
+
+
 kb_option = click.option(
     "--kb",
     "kb_dirs",
@@ -126,13 +160,30 @@ kb_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=ENVIRONMENT)
 @click.version_option(version=__version__, prog_name="dealcoach")
 def main() -> None:
-    """dealcoach: key-account (大客户) sales coaching from a rule-based playbook."""
+    """dealcoach: key-account (大客户) sales coaching from a rule-based playbook.
+
+    \b
+    Examples:
+      dealcoach advise deal.yaml --lang zh          next steps for a deal, in Chinese
+      dealcoach advise deals/*.yaml --format jsonl  one JSON document per deal
+      dealcoach kb test                             run every rule's own examples
+      dealcoach drill run price-concession          practise a negotiation
+    """
 
 
-@main.command()
+@main.command(
+    epilog=help_examples(
+        "dealcoach advise deal.yaml",
+        "dealcoach advise deal.yaml --lang zh --top 5",
+        "dealcoach advise deal.yaml --format markdown > notes.md",
+        "dealcoach advise a.yaml b.yaml --format json | jq '.[].assessment.health'",
+        "cat deal.json | dealcoach advise - --format jsonl",
+        "dealcoach advise deal.yaml --why-not coverage.find-a-coach",
+    )
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option(
     "--format",
@@ -163,6 +214,7 @@ def main() -> None:
     "why_not",
     metavar="RULE_ID",
     default=None,
+    shell_complete=complete_rule_ids,
     help="Instead of advice, say why RULE_ID did not fire: the first condition that failed.",
 )
 @click.option("--skip-invalid", is_flag=True, help="Leave out rules with problems instead of refusing to run.")
@@ -237,12 +289,12 @@ def advise(
         sys.exit(INVALID_INPUT)
 
 
-@main.group()
+@main.group(epilog=help_examples("dealcoach kb lint", "dealcoach kb test", "dealcoach kb show coverage.find-a-coach"))
 def kb() -> None:
     """Check and test the playbook (the knowledge base)."""
 
 
-@kb.command("lint")
+@kb.command("lint", epilog=help_examples("dealcoach kb lint", "dealcoach kb lint --kb ./our-rules"))
 @kb_option
 def kb_lint(kb_dirs: tuple[str, ...]) -> None:
     """Check every rule file of every layer and report all problems as FILE:LINE:COL: message."""
@@ -258,7 +310,7 @@ def kb_lint(kb_dirs: tuple[str, ...]) -> None:
     click.echo(f"{len(knowledge.rules)} rules, no problems")
 
 
-@kb.command("list")
+@kb.command("list", epilog=help_examples("dealcoach kb list --category style", "dealcoach kb list --concept R7"))
 @click.option("--category", default=None, help="Only rules of this category.")
 @click.option("--concept", default=None, help="Only rules that cite this concept id.")
 @kb_option
@@ -268,8 +320,8 @@ def kb_list(category: str | None, concept: str | None, kb_dirs: tuple[str, ...])
         click.echo(line)
 
 
-@kb.command("show")
-@click.argument("rule_id")
+@kb.command("show", epilog=help_examples("dealcoach kb show coverage.find-a-coach --lang zh"))
+@click.argument("rule_id", shell_complete=complete_rule_ids)
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the description.")
 @kb_option
 def kb_show(rule_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
@@ -280,7 +332,13 @@ def kb_show(rule_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
         click.echo(line)
 
 
-@kb.command("new")
+@kb.command(
+    "new",
+    epilog=help_examples(
+        "dealcoach kb new coverage.my-rule --category coverage",
+        "dealcoach kb new coverage.my-rule --category coverage --kb ./our-rules",
+    ),
+)
 @click.argument("rule_id")
 @click.option("--category", required=True, help="The rule's category; the rule goes into rules/CATEGORY.yaml.")
 @kb_option
@@ -306,7 +364,7 @@ def kb_new(rule_id: str, category: str, kb_dirs: tuple[str, ...]) -> None:
     click.echo(f"wrote {rule_id} to {path}; edit it, then run: dealcoach kb test {rule_id}")
 
 
-@kb.command("coverage")
+@kb.command("coverage", epilog=help_examples("dealcoach kb coverage --lang en"))
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of concept titles.")
 @kb_option
 def kb_coverage(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
@@ -317,8 +375,10 @@ def kb_coverage(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
         click.echo(line)
 
 
-@kb.command("test")
-@click.argument("rule_ids", nargs=-1)
+@kb.command(
+    "test", epilog=help_examples("dealcoach kb test", "dealcoach kb test coverage.find-a-coach --kb ./our-rules")
+)
+@click.argument("rule_ids", nargs=-1, shell_complete=complete_rule_ids)
 @kb_option
 def kb_test(rule_ids: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     """Run every rule's own examples (must fire / must not fire)."""
@@ -333,7 +393,7 @@ def kb_test(rule_ids: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     sys.exit(PROBLEMS_FOUND if failed else 0)
 
 
-@main.group()
+@main.group(epilog=help_examples("dealcoach drill list", "dealcoach drill run price-concession"))
 def drill() -> None:
     """Role-play drills on real cases, scored by the playbook."""
 
@@ -377,7 +437,7 @@ def open_store(db_path: str | None) -> storage.Store:
         sys.exit(INVALID_INPUT)
 
 
-@drill.command("list")
+@drill.command("list", epilog=help_examples("dealcoach drill list --lang zh"))
 @click.option("--lang", type=click.Choice(LANGS), default=None)
 @kb_option
 def drill_list(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
@@ -390,8 +450,8 @@ def drill_list(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
         click.echo(f"    {len(scenario.steps)} steps, ~{scenario.minutes} min; concepts: {' '.join(scenario.concepts)}")
 
 
-@drill.command("check")
-@click.argument("names", nargs=-1)
+@drill.command("check", epilog=help_examples("dealcoach drill check", "dealcoach drill check price-concession"))
+@click.argument("names", nargs=-1, shell_complete=complete_drill_names)
 @kb_option
 def drill_check(names: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     """Validate drills and prove them consistent with the playbook (all drills by default)."""
@@ -425,8 +485,16 @@ def answer_lines(answers_file: str | None) -> Iterator[str] | None:
     return None
 
 
-@drill.command("run")
-@click.argument("name", required=False)
+@drill.command(
+    "run",
+    epilog=help_examples(
+        "dealcoach drill run bank-oa-decision-maker --trainee 小王 --lang zh",
+        "dealcoach drill run --resume --trainee 小王",
+        "dealcoach drill run --from-deal my-deal.yaml",
+        "dealcoach drill run price-concession --answers answers.txt",
+    ),
+)
+@click.argument("name", required=False, shell_complete=complete_drill_names)
 @click.option(
     "--from-deal",
     "from_deal",
@@ -486,7 +554,9 @@ def drill_run(
     drillui.play(play, answer_lines(answers_file))
 
 
-@drill.command("report")
+@drill.command(
+    "report", epilog=help_examples("dealcoach drill report --trainee 小王", "dealcoach drill report --format csv")
+)
 @click.option("--trainee", default=None, help="Only this trainee.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.option("--lang", type=click.Choice(LANGS), default=None)
