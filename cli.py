@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -238,22 +239,21 @@ def advise(
     kb_dirs: tuple[str, ...],
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
-    if files.count("-") > 1:
-        raise click.UsageError("standard input (-) can be read only once; name it once")
-    if why_not is not None:
-        given = [name for name, value in (("--top", top), ("--all", show_all), ("--explain", explain)) if value]
-        if given:
-            raise click.UsageError(f"{' and '.join(given)} cannot be used with --why-not, which explains one rule")
-    if top is not None and show_all:
-        raise click.UsageError("--top and --all cannot be used together")
-    machine = fmt in MACHINE_FORMATS
-    limit = None if show_all or (top is None and machine) else top or DEFAULT_BUDGET
-    lang = lang or default_lang()
+    refuse_conflicting_options(files, why_not, top=top, show_all=show_all, explain=explain)
     kb = load_kb(kb_dirs, skip_invalid=skip_invalid)
     if why_not is not None:
         require_rules(kb, [why_not])
-    advisor = runner.Advisor(kb)
-    width, colored = terminal.output_width(), terminal.use_color(color)
+    request = Request(
+        kb=kb,
+        advisor=runner.Advisor(kb),
+        fmt=fmt,
+        lang=lang or default_lang(),
+        explain=explain,
+        why_not=why_not,
+        limit=None if show_all or (top is None and fmt in MACHINE_FORMATS) else top or DEFAULT_BUDGET,
+        width=terminal.output_width(),
+        color=terminal.use_color(color),
+    )
     documents: list[tuple[str, dict[str, Any]]] = []
     texts, problems = [], []
     for source in files:
@@ -262,31 +262,72 @@ def advise(
         except problems_mod.InputError as err:
             problems += err.problems
             continue
-        outcome = advisor.run(deal, keep_facts=why_not is not None)
-        if why_not is not None:
-            answer = report.why_not_document(deal, outcome, why_not, whynot.why_not(kb, outcome, why_not, lang), lang)
-            if machine:
-                documents.append((source, answer))
-            else:
-                texts.append(report.why_not_text(answer, fmt))
-            continue
-        advice = advice_mod.build(outcome, kb, lang, explain=explain)
-        health = assessment.assess(outcome, kb, lang)
-        if machine:
-            documents.append((source, report.document(deal, advice[:limit], health, lang, explain=explain)))
+        answer = request.answer(deal)
+        if isinstance(answer, str):
+            texts.append(answer)
         else:
-            texts.append(
-                report.render(
-                    kb, fmt, deal, advice, health, lang, explain=explain, limit=limit, width=width, color=colored
-                )
-            )
+            documents.append((source, answer))
     if documents:
         click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
     if texts:
-        click.echo("\n".join(texts), nl=False, color=colored)
+        click.echo("\n".join(texts), nl=False, color=request.color)
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
         sys.exit(INVALID_INPUT)
+
+
+def refuse_conflicting_options(
+    files: Sequence[str], why_not: str | None, *, top: int | None, show_all: bool, explain: bool
+) -> None:
+    """Usage errors (exit 2) for options that cannot work together, rather than silently ignoring one."""
+    if files.count("-") > 1:
+        raise click.UsageError("standard input (-) can be read only once; name it once")
+    if why_not is not None:
+        given = [name for name, value in (("--top", top), ("--all", show_all), ("--explain", explain)) if value]
+        if given:
+            raise click.UsageError(f"{' and '.join(given)} cannot be used with --why-not, which explains one rule")
+    if top is not None and show_all:
+        raise click.UsageError("--top and --all cannot be used together")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ``advise`` was asked for, the same for every deal it is given."""
+
+    kb: kb_mod.KnowledgeBase
+    advisor: runner.Advisor
+    fmt: str
+    lang: Lang
+    explain: bool
+    why_not: str | None
+    limit: int | None  # pieces of advice shown; None for all
+    width: int
+    color: bool
+
+    def answer(self, deal: deal_mod.Deal) -> str | dict[str, Any]:
+        """Text or Markdown for a person, or a JSON document for a program."""
+        machine = self.fmt in MACHINE_FORMATS
+        outcome = self.advisor.run(deal, keep_facts=self.why_not is not None)
+        if self.why_not is not None:
+            explanation = whynot.why_not(self.kb, outcome, self.why_not, self.lang)
+            document = report.why_not_document(deal, outcome, self.why_not, explanation, self.lang)
+            return document if machine else report.why_not_text(document, self.fmt)
+        advice = advice_mod.build(outcome, self.kb, self.lang, explain=self.explain)
+        health = assessment.assess(outcome, self.kb, self.lang)
+        if machine:
+            return report.document(deal, advice[: self.limit], health, self.lang, explain=self.explain)
+        return report.render(
+            self.kb,
+            self.fmt,
+            deal,
+            advice,
+            health,
+            self.lang,
+            explain=self.explain,
+            limit=self.limit,
+            width=self.width,
+            color=self.color,
+        )
 
 
 @main.group(epilog=help_examples("dealcoach kb lint", "dealcoach kb test", "dealcoach kb show coverage.find-a-coach"))
