@@ -3,7 +3,7 @@
 | status | meaning |
 | --- | --- |
 | 0 | done; a check found nothing wrong |
-| 1 | a check ran and found problems (``kb lint``, ``kb test``, ``drill check``, ``deal check``) |
+| 1 | a check ran and found problems (``kb lint``, ``kb test``, ``drill check``) |
 | 2 | the input or the command line is wrong: nothing (or, for some files, not everything) was done |
 | 70 | a bug in dealcoach (it prints the traceback and asks for a report); never the user's mistake |
 | 130 | interrupted (Ctrl-C): 128 + SIGINT, what a shell reports for a process stopped that way |
