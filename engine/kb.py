@@ -26,6 +26,7 @@ from dealcoach.engine.kbcache import Cache
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.rulelang import Rule, disabled_ids, parse_file
 from dealcoach.engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
+from dealcoach.engine.userdirs import user_layer
 from dealcoach.engine.vocabulary import LANGS, Lang, Vocabulary
 from dealcoach.engine.yamlsource import Document
 
@@ -56,9 +57,13 @@ def example_deals(folder: Path | None = None) -> list[Path]:
 
 
 def layer_dirs(extra: Sequence[str] = ()) -> list[Path]:
-    """Built-in first, then ``DEALCOACH_KB`` (a path list), then ``--kb`` options, in order."""
+    """Built-in first, then the user's own layer if it exists (see :func:`user_layer`), then
+    ``DEALCOACH_KB`` (a path list), then ``--kb`` options, in order; a folder named twice counts
+    once, at its last place (a later layer wins, so that is where it was meant to act)."""
     from_env = [p for p in os.environ.get(KB_ENV, "").split(os.pathsep) if p]
-    return [builtin_dir(), *map(Path, from_env), *map(Path, extra)]
+    user = [user_layer()] if user_layer().is_dir() else []
+    layers = [builtin_dir(), *user, *map(Path, from_env), *map(Path, extra)]
+    return list({layer.resolve(): layer for layer in reversed(layers)}.values())[::-1]
 
 
 @dataclass(frozen=True)
