@@ -1,8 +1,8 @@
 """From firings to advice: give way to more specific rules, drop duplicates, rank, explain.
 
-Ranking is fixed and documented (README, "How advice is ranked"): priority (high first), then
-the highest influence among the people the advice names, then the category order of the spec,
-then the rule id, then the names. Nothing depends on the engine's firing order.
+Ranking is data (``kb/ranking.yaml``, README "How advice is ranked"): urgency from the situation
+first (``engine/ranking.py``), then priority, the highest influence among the people the advice
+names, the category order, the rule id and the names. Nothing depends on the engine's firing order.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dealcoach.engine.compiler import Firing, bound_name, effective_op, literal
 from dealcoach.engine.facts import FactType, FieldSpec, subject
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.problems import InputError
+from dealcoach.engine.ranking import Situation, tie_break
 from dealcoach.engine.rulelang import Count, FieldTest, Negation, Pattern, Ref, Rule
 from dealcoach.engine.runner import Outcome
 from dealcoach.engine.templating import tidy
@@ -64,12 +65,15 @@ class Advice:
     because: list[str]
     chain: list[str] = field(default_factory=list)
     influence: int = 0
+    urgency: int = 0
+    acts_on: list[str] = field(default_factory=list)  # what earned the urgency, e.g. "signal:crisis"
 
-    def sort_key(self) -> tuple:
+    def sort_key(self, categories: list[str]) -> tuple:
         return (
+            -self.urgency,
             PRIORITIES.index(self.priority),
             -self.influence,
-            CATEGORIES.index(self.category),
+            categories.index(self.category),
             self.rule,
             self.stakeholders,
         )
@@ -86,6 +90,7 @@ class Advice:
         }
         if explain:
             data["chain"] = self.chain
+            data["urgency"] = {"points": self.urgency, "acts_on": self.acts_on}
         return data
 
 
@@ -249,7 +254,8 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
     firings = [(f, people(f, kb)) for f in outcome.firings if not f.rule.derives]
     firings = _without_superseded(firings)
     influence = {p.name: p.influence for p in outcome.deal.stakeholders}
-    deal = outcome.deal.model_dump()
+    deal = _template_deal(outcome)
+    situation = Situation.of(kb.ranking, outcome.deal.stage, outcome.derivations)
     explainer = Explainer(kb, outcome, lang)
     advice = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
@@ -263,6 +269,8 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
         if firing.rule.model.because is not None:
             because.insert(0, render(kb, firing.rule, "because", lang, context))
         model = firing.rule.model
+        weight = max((influence.get(n, 0) for n in names), default=0)
+        urgency, acts_on = situation.urgency(firing, model.category, model.priority or "low", weight)
         advice.append(
             Advice(
                 rule=model.id,
@@ -273,10 +281,13 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
                 text=render(kb, firing.rule, "advice", lang, context),
                 because=because,
                 chain=explainer.chain(firing) if explain else [],
-                influence=max((influence.get(n, 0) for n in names), default=0),
+                influence=weight,
+                urgency=urgency,
+                acts_on=[_acted_on(kb, reason, lang) for reason in acts_on],
             )
         )
-    return sorted(advice, key=Advice.sort_key)
+    categories = tie_break(kb.ranking.categories, CATEGORIES)
+    return sorted(advice, key=lambda a: a.sort_key(categories))
 
 
 def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[str, Any]) -> str:
@@ -294,6 +305,24 @@ def _without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[F
         for generic in firing.rule.model.supersedes:
             covering.setdefault(generic, []).append(set(names))
     return [(f, names) for f, names in firings if not any(set(names) <= wider for wider in covering.get(f.rule.id, ()))]
+
+
+def _acted_on(kb: KnowledgeBase, reason: str, lang: Lang) -> str:
+    """ "red_flag:no_coach" in words: "red flag: no coach" / "危险信号：没有教练"."""
+    kind, value = reason.split(":", 1)
+    words = kb.vocabulary
+    if kind == "criterion":
+        return f"{words.label('criterion', value, lang)} {words.label('criterion_status', 'at_risk', lang)}"
+    label = words.fact_label(kind, lang) if kind in ("signal", "red_flag") else words.field_label("deal", kind, lang)
+    return f"{label}{'：' if lang == 'zh' else ': '}{words.label(kind, value, lang)}"
+
+
+def _template_deal(outcome: Outcome) -> dict[str, Any]:
+    """The deal as templates see it, people weightiest first (then by name): a list of names in
+    advice must not depend on the order in which the rep happened to type the stakeholders."""
+    deal = outcome.deal.model_dump()
+    deal["stakeholders"].sort(key=lambda p: (-p["influence"], p["name"]))
+    return deal
 
 
 def _for_template(values: dict[str, Any]) -> dict[str, Any]:
