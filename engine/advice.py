@@ -1,4 +1,9 @@
-"""From firings to advice: give way to more specific rules, drop duplicates, rank, explain.
+"""From firings to advice: give way to more specific rules, reconcile, rank, explain.
+
+Reconciliation, so that the rep reads each move once: a rule's advice for several people is one
+item naming them all (unless the rule is ``per_person`` or the firings differ in substance, i.e. in
+a fact other than the people, such as the need quoted); and among rules sharing a ``topic``, only
+the most specific item per person speaks, the others folded into it and listed in its reasons.
 
 Ranking is data (``kb/ranking.yaml``, README "How advice is ranked"): urgency from the situation
 first (``engine/ranking.py``), then priority, the highest influence among the people the advice
@@ -66,7 +71,12 @@ class Advice:
     chain: list[str] = field(default_factory=list)
     influence: int = 0
     urgency: int = 0
-    acts_on: list[str] = field(default_factory=list)  # what earned the urgency, e.g. "signal:crisis"
+    acts_on: list[str] = field(default_factory=list)  # what earned the urgency, in words
+    topic: str | None = None
+    specificity: int = 0  # how many tests the firing passed: the most specific item speaks for a topic
+    substance: tuple = ()  # the facts other than the people: firings that differ here stay apart
+    per_person: bool = False
+    folded: dict[str, list[str]] = field(default_factory=dict)  # rule folded into this item -> its people
 
     def sort_key(self, categories: list[str]) -> tuple:
         return (
@@ -250,44 +260,147 @@ def people(firing: Firing, kb: KnowledgeBase) -> list[str]:
 
 
 def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = False) -> list[Advice]:
-    """The ranked advice for one deal in ``lang``."""
+    """The reconciled, ranked advice for one deal in ``lang``."""
     firings = [(f, people(f, kb)) for f in outcome.firings if not f.rule.derives]
-    firings = _without_superseded(firings)
-    influence = {p.name: p.influence for p in outcome.deal.stakeholders}
-    deal = _template_deal(outcome)
-    situation = Situation.of(kb.ranking, outcome.deal.stage, outcome.derivations)
-    explainer = Explainer(kb, outcome, lang)
-    advice = []
+    firings = without_superseded(firings)
+    maker = _ItemMaker(kb, outcome, lang, explain)
     seen: set[tuple[str, tuple[str, ...]]] = set()
+    advice = []
     for firing, names in firings:
         key = (firing.rule.id, tuple(names))
-        if key in seen:
-            continue
-        seen.add(key)
-        context = {"lang": lang, "deal": deal, **{k: _for_template(v) for k, v in firing.facts.items()}}
-        because = explainer.because(firing)
-        if firing.rule.model.because is not None:
-            because.insert(0, render(kb, firing.rule, "because", lang, context))
-        model = firing.rule.model
-        weight = max((influence.get(n, 0) for n in names), default=0)
-        urgency, acts_on = situation.urgency(firing, model.category, model.priority or "low", weight)
-        advice.append(
-            Advice(
-                rule=model.id,
-                category=model.category,
-                priority=model.priority or "low",
-                stakeholders=names,
-                concepts=list(model.concepts),
-                text=render(kb, firing.rule, "advice", lang, context),
-                because=because,
-                chain=explainer.chain(firing) if explain else [],
-                influence=weight,
-                urgency=urgency,
-                acts_on=[_acted_on(kb, reason, lang) for reason in acts_on],
-            )
-        )
+        if key not in seen:
+            seen.add(key)
+            advice.append(maker.item(firing, names))
     categories = tie_break(kb.ranking.categories, CATEGORIES)
-    return sorted(advice, key=lambda a: a.sort_key(categories))
+    ranked = sorted(advice, key=lambda a: a.sort_key(categories))
+    reconciled = _merge_people(_fold_topics(ranked, lang), lang)
+    return sorted(reconciled, key=lambda a: a.sort_key(categories))
+
+
+class _ItemMaker:
+    """One piece of advice from one firing: text, reasons, urgency, and what reconciliation needs."""
+
+    def __init__(self, kb: KnowledgeBase, outcome: Outcome, lang: Lang, explain: bool):
+        self.kb, self.lang, self.explain = kb, lang, explain
+        self.influence = {p.name: p.influence for p in outcome.deal.stakeholders}
+        self.deal = _template_deal(outcome)
+        self.situation = Situation.of(kb.ranking, outcome.deal.stage, outcome.derivations)
+        self.explainer = Explainer(kb, outcome, lang)
+
+    def item(self, firing: Firing, names: list[str]) -> Advice:
+        kb, lang, model = self.kb, self.lang, firing.rule.model
+        context = {"lang": lang, "deal": self.deal, **{k: _for_template(v) for k, v in firing.facts.items()}}
+        because = self.explainer.because(firing)
+        if model.because is not None:
+            because.insert(0, render(kb, firing.rule, "because", lang, context))
+        weight = max((self.influence.get(n, 0) for n in names), default=0)
+        urgency, acts_on = self.situation.urgency(firing, model.category, model.priority or "low", weight)
+        return Advice(
+            rule=model.id,
+            category=model.category,
+            priority=model.priority or "low",
+            stakeholders=names,
+            concepts=list(model.concepts),
+            text=render(kb, firing.rule, "advice", lang, context),
+            because=because,
+            chain=self.explainer.chain(firing) if self.explain else [],
+            influence=weight,
+            urgency=urgency,
+            acts_on=[_acted_on(kb, reason, lang) for reason in acts_on],
+            topic=model.topic,
+            specificity=_specificity(firing),
+            substance=_substance(firing, kb),
+            per_person=model.per_person,
+        )
+
+
+def _specificity(firing: Firing) -> int:
+    branch = firing.branch
+    return sum(len(c.tests) if isinstance(c, Pattern) else 1 for c in branch.conditions)
+
+
+def _substance(firing: Firing, kb: KnowledgeBase) -> tuple:
+    """The matched facts minus the people: stakeholder facts and fields naming a stakeholder."""
+    found = []
+    for index, condition in enumerate(firing.branch.conditions):
+        if not isinstance(condition, Pattern) or condition.fact_type in ("stakeholder", "role_of"):
+            continue
+        fields = kb.schema.types[condition.fact_type].fields
+        values = firing.facts[bound_name(firing.branch, index)]
+        kept = tuple(sorted((k, v) for k, v in values.items() if fields[k].type != "stakeholder"))
+        found.append((condition.fact_type, kept))
+    return tuple(sorted(set(found), key=repr))
+
+
+def _fold_topics(items: list[Advice], lang: Lang) -> list[Advice]:
+    """Per topic, the most specific item speaks for everyone it names; items about the same people
+    (or a subset of them) fold into it."""
+    speakers: dict[str, list[Advice]] = {}
+    kept = []
+    order = sorted(items, key=lambda a: (-a.specificity, items.index(a)))
+    for item in order:
+        if item.topic is None:
+            kept.append(item)
+            continue
+        host = next((h for h in speakers.get(item.topic, []) if set(item.stakeholders) <= set(h.stakeholders)), None)
+        if host is None:
+            speakers.setdefault(item.topic, []).append(item)
+            kept.append(item)
+            continue
+        _absorb(host, item)
+        host.folded.setdefault(item.rule, []).extend(item.stakeholders)
+    return [i for i in items if i in kept]
+
+
+def _merge_people(items: list[Advice], lang: Lang) -> list[Advice]:
+    """One item per rule and substance, naming everyone it applies to: the first (most urgent)
+    item's text speaks, and says that the same applies to the others."""
+    leads: dict[tuple, Advice] = {}
+    added: dict[int, list[str]] = {}
+    merged = []
+    for item in items:
+        key = (item.rule, item.substance)
+        lead = leads.get(key)
+        if lead is None or item.per_person:
+            leads.setdefault(key, item)
+            merged.append(item)
+            continue
+        others = [n for n in item.stakeholders if n not in lead.stakeholders]
+        lead.stakeholders = lead.stakeholders + others
+        added.setdefault(id(lead), []).extend(others)
+        _absorb(lead, item)
+    for lead in merged:
+        if added.get(id(lead)):
+            lead.text += _same_for(added[id(lead)], lang)
+        for rule, names in lead.folded.items():
+            who = f" ({_join(list(dict.fromkeys(names)), lang)})" if names else ""
+            lead.because.append(f"{'同一主题并入本条' if lang == 'zh' else 'Also covers'}{_SEP[lang]}{rule}{who}")
+    return merged
+
+
+def _same_for(names: list[str], lang: Lang) -> str:
+    if lang == "zh":
+        return f"对{_join(names, lang)}也照这样做。"
+    return f" The same applies to {_join(names, lang)}."
+
+
+_SEP = {"zh": "：", "en": ": "}
+
+
+def _absorb(host: Advice, other: Advice) -> None:
+    host.because = list(dict.fromkeys(host.because + other.because))
+    host.chain = list(dict.fromkeys(host.chain + other.chain))
+    host.acts_on = list(dict.fromkeys(host.acts_on + other.acts_on))
+    host.urgency = max(host.urgency, other.urgency)
+    host.influence = max(host.influence, other.influence)
+    for rule, names in other.folded.items():
+        host.folded.setdefault(rule, []).extend(names)
+
+
+def _join(names: list[str], lang: Lang) -> str:
+    if lang == "zh":
+        return "、".join(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[str, Any]) -> str:
@@ -298,7 +411,7 @@ def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[s
         raise InputError([rule.problem((kind, lang), f"the template failed on this deal: {err}")]) from None
 
 
-def _without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:
+def without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:
     """Drop advice that a more specific rule covers for the same (or a wider) set of people."""
     covering: dict[str, list[set[str]]] = {}
     for firing, names in firings:

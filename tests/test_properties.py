@@ -226,3 +226,25 @@ def test_improving_one_fact_never_lowers_health(data, pick):
     what, better = options[pick % len(options)]
     before, after = _assess(data), _assess(better)
     assert after.health >= before.health, (what, before.deductions, after.deductions)
+
+
+# --- declared contradictions ------------------------------------------------------------------------
+
+EXCLUSIONS = sorted({tuple(sorted((r.id, other))) for r in KB.rules for other in r.model.excludes})
+MANY = settings(PROPERTY, max_examples=20_000 if LONG else 1000)
+
+
+def _given(data: dict[str, Any]) -> set[str]:
+    """The rules whose advice is given, folded into another item or not (a folded item is still
+    listed in the reasons of the item that speaks for it): cheaper than rendering every template."""
+    outcome = _run(data)
+    firings = [(f, advice.people(f, KB)) for f in outcome.firings if not f.rule.derives]
+    return {f.rule.id for f, _ in advice.without_superseded(firings)}
+
+
+@MANY
+@given(deals())
+def test_no_declared_contradiction_is_ever_given_together(data):
+    assert EXCLUSIONS, "the playbook declares no exclusions to check"
+    given = _given(data)
+    assert [pair for pair in EXCLUSIONS if set(pair) <= given] == []
