@@ -273,7 +273,7 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
             advice.append(maker.item(firing, names))
     categories = tie_break(kb.ranking.categories, CATEGORIES)
     ranked = sorted(advice, key=lambda a: a.sort_key(categories))
-    reconciled = _merge_people(_fold_topics(ranked, lang), lang)
+    reconciled = _merge_people(_fold_topics(ranked), lang)
     return sorted(reconciled, key=lambda a: a.sort_key(categories))
 
 
@@ -332,24 +332,24 @@ def _substance(firing: Firing, kb: KnowledgeBase) -> tuple:
     return tuple(sorted(set(found), key=repr))
 
 
-def _fold_topics(items: list[Advice], lang: Lang) -> list[Advice]:
+def _fold_topics(items: list[Advice]) -> list[Advice]:
     """Per topic, the most specific item speaks for everyone it names; items about the same people
-    (or a subset of them) fold into it."""
+    (or a subset of them) fold into it. ``items`` come ranked, which breaks ties in specificity."""
     speakers: dict[str, list[Advice]] = {}
-    kept = []
-    order = sorted(items, key=lambda a: (-a.specificity, items.index(a)))
-    for item in order:
+    folded: set[int] = set()
+    by_specificity = sorted(enumerate(items), key=lambda pair: (-pair[1].specificity, pair[0]))
+    for _, item in by_specificity:
         if item.topic is None:
-            kept.append(item)
             continue
-        host = next((h for h in speakers.get(item.topic, []) if set(item.stakeholders) <= set(h.stakeholders)), None)
+        names = set(item.stakeholders)
+        host = next((h for h in speakers.get(item.topic, ()) if names <= set(h.stakeholders)), None)
         if host is None:
             speakers.setdefault(item.topic, []).append(item)
-            kept.append(item)
             continue
         _absorb(host, item)
         host.folded.setdefault(item.rule, []).extend(item.stakeholders)
-    return [i for i in items if i in kept]
+        folded.add(id(item))
+    return [i for i in items if id(i) not in folded]
 
 
 def _merge_people(items: list[Advice], lang: Lang) -> list[Advice]:
