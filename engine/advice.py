@@ -12,6 +12,7 @@ names, the category order, the rule id and the names. Nothing depends on the eng
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,7 +264,7 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
     """The reconciled, ranked advice for one deal in ``lang``."""
     firings = [(f, people(f, kb)) for f in outcome.firings if not f.rule.derives]
     firings = without_superseded(firings)
-    maker = _ItemMaker(kb, outcome, lang, explain)
+    maker = _ItemMaker(kb, outcome, lang, explain, Counter(f.rule.id for f, _ in firings))
     seen: set[tuple[str, tuple[str, ...]]] = set()
     advice = []
     for firing, names in firings:
@@ -280,8 +281,9 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
 class _ItemMaker:
     """One piece of advice from one firing: text, reasons, urgency, and what reconciliation needs."""
 
-    def __init__(self, kb: KnowledgeBase, outcome: Outcome, lang: Lang, explain: bool):
+    def __init__(self, kb: KnowledgeBase, outcome: Outcome, lang: Lang, explain: bool, fired: Counter[str]):
         self.kb, self.lang, self.explain = kb, lang, explain
+        self.repeated = {rule: times > 1 for rule, times in fired.items()}  # only these may need merging
         self.influence = {p.name: p.influence for p in outcome.deal.stakeholders}
         self.deal = _template_deal(outcome)
         self.situation = Situation.of(kb.ranking, outcome.deal.stage, outcome.derivations)
@@ -308,8 +310,8 @@ class _ItemMaker:
             urgency=urgency,
             acts_on=[_acted_on(kb, reason, lang) for reason in acts_on],
             topic=model.topic,
-            specificity=_specificity(firing),
-            substance=_substance(firing, kb),
+            specificity=_specificity(firing) if model.topic else 0,
+            substance=_substance(firing, kb) if self.repeated[model.id] else (),
             per_person=model.per_person,
         )
 
