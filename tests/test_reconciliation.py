@@ -118,3 +118,19 @@ def test_coverage_lists_the_pairs_given_together_most_often(builtin):
         "     2  coverage.find-a-coach + stage.no-next-step",
         "     1  coverage.find-a-coach + team.assemble-virtual-team",
     ]
+
+
+def test_why_not_says_where_a_folded_rule_went(write_rules):
+    from dealcoach.engine import deal
+    from dealcoach.engine.runner import Advisor
+    from dealcoach.engine.whynot import WhyNot
+    from dealcoach.engine.yamlsource import Document
+
+    knowledge = kb.load([write_rules(_rules())])
+    data = {"name": "t", "account": {"name": "a"}, "stage": "decision"}
+    data["stakeholders"] = [{"name": "甲", "attitude": "doubt", "contacted": True}]
+    outcome = Advisor(knowledge).run(deal.validate(Document("t.yaml", data), knowledge.vocabulary))
+    assert WhyNot(knowledge, outcome, "en").explain(knowledge.rule_by_id["relationship.ask-about-doubts"]) == [
+        "Rule relationship.ask-about-doubts fired; its advice is folded, by topic doubts, into the more specific "
+        "negotiation.hear-doubts-at-the-table."
+    ]
