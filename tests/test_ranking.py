@@ -120,3 +120,12 @@ def test_a_name_the_knowledge_base_does_not_know_is_a_problem_with_its_place(wri
     with pytest.raises(InputError) as err:
         kb.load([layer])
     assert any("ranking.yaml" in str(p) and message in str(p) for p in err.value.problems)
+
+
+def test_the_readme_documents_every_key_of_ranking_yaml():
+    from dealcoach.engine.ranking import Ranking
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### How advice is ranked") :]
+    assert [key for key in Ranking.model_fields if f"| `{key}` |" not in section] == []
