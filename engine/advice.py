@@ -375,7 +375,7 @@ def _merge_people(items: list[Advice], lang: Lang) -> list[Advice]:
         if added.get(id(lead)):
             lead.text += _same_for(added[id(lead)], lang)
         for rule, names in lead.folded.items():
-            who = f" ({_join(list(dict.fromkeys(names)), lang)})" if names else ""
+            who = _in_brackets(_join(list(dict.fromkeys(names)), lang), lang) if names else ""
             lead.because.append(f"{'同一主题并入本条' if lang == 'zh' else 'Also covers'}{_SEP[lang]}{rule}{who}")
     return merged
 
@@ -397,6 +397,10 @@ def _absorb(host: Advice, other: Advice) -> None:
     host.influence = max(host.influence, other.influence)
     for rule, names in other.folded.items():
         host.folded.setdefault(rule, []).extend(names)
+
+
+def _in_brackets(text: str, lang: Lang) -> str:
+    return f"（{text}）" if lang == "zh" else f" ({text})"
 
 
 def _join(names: list[str], lang: Lang) -> str:

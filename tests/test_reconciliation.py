@@ -134,3 +134,13 @@ def test_why_not_says_where_a_folded_rule_went(write_rules):
         "Rule relationship.ask-about-doubts fired; its advice is folded, by topic doubts, into the more specific "
         "negotiation.hear-doubts-at-the-table."
     ]
+
+
+def test_an_account_level_item_folds_without_naming_anyone(builtin, advisor):
+    from dealcoach.engine import advice, deal
+    from tests.conftest import SCENARIOS
+
+    parsed = deal.load(str(SCENARIOS / "dairy-coldchain-crisis-renewal.yaml"), builtin.vocabulary)
+    items = advice.build(advisor.run(parsed), builtin, "zh")
+    [host] = [a for a in items if "retention.reactivate-dormant-account" in a.folded]
+    assert "同一主题并入本条：retention.reactivate-dormant-account" in host.because
