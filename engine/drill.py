@@ -271,10 +271,13 @@ class Verdict:
 
 
 def _backing(option: Option, given: list[advice_mod.Advice]) -> advice_mod.Advice | None:
-    """The advice that makes ``option`` a good move: its rule's, naming ``about`` if it says whom."""
-    return next(
-        (a for a in given if a.rule == option.rule and (option.about is None or option.about in a.stakeholders)), None
-    )
+    """The advice that makes ``option`` a good move: its rule's, naming ``about`` if it says whom
+    (or the item that speaks for its topic, when the rule's advice was folded into it)."""
+    for item in given:
+        names = item.stakeholders if item.rule == option.rule else item.folded.get(option.rule)
+        if names is not None and (option.about is None or option.about in names):
+            return item
+    return None
 
 
 class Examiner:

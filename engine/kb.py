@@ -24,6 +24,8 @@ from dealcoach.engine.deal import Deal
 from dealcoach.engine.facts import Schema
 from dealcoach.engine.kbcache import Cache
 from dealcoach.engine.problems import InputError, Problem
+from dealcoach.engine.ranking import Ranking
+from dealcoach.engine.ranking import check as check_ranking
 from dealcoach.engine.rulelang import Rule, disabled_ids, parse_file
 from dealcoach.engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
 from dealcoach.engine.userdirs import user_layer
@@ -89,6 +91,7 @@ class KnowledgeBase:
     skipped: list[Problem] = field(default_factory=list)
     reports: list[LayerReport] = field(default_factory=list)
     scoring: Scoring = field(default_factory=Scoring)
+    ranking: Ranking = field(default_factory=Ranking)
     knowledge_only: dict[str, str] = field(default_factory=dict)  # concept id -> why no rule cites it
     topics: dict[str, str] = field(default_factory=dict)  # concept id prefix (R, A, ...) -> "English / 中文"
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
@@ -143,6 +146,7 @@ def load(
     topics: dict[str, str] = {}
     concepts = _concepts(read, layers, fatal, topics)
     scoring = _scoring(read, layers, fatal)
+    ranking = _ranking(read, layers, fatal, vocabulary, schema)
     knowledge_only = _knowledge_only(read, layers, concepts, fatal)
     claim_list = _claims(read, layers, schema, vocabulary, fatal)
     rule_problems: list[Problem] = []
@@ -157,6 +161,7 @@ def load(
         origin,
         reports=reports,
         scoring=scoring,
+        ranking=ranking,
         knowledge_only=knowledge_only,
         topics=topics,
         claims=claim_list,
@@ -266,6 +271,19 @@ def _scoring(read: Reader, layers: Iterable[Path], problems: list[Problem]) -> S
     for _, parsed in _layer_files(read, layers, "assessment.yaml", Scoring, problems):
         scoring = parsed
     return scoring
+
+
+def _ranking(
+    read: Reader, layers: Iterable[Path], problems: list[Problem], vocabulary: Vocabulary, schema: Schema
+) -> Ranking:
+    """The urgency points of advice; a later layer's ``ranking.yaml`` replaces the earlier one."""
+    ranking = Ranking()
+    enums = {name: vocabulary.ids(name) for name in ("priority", "signal", "red_flag", "stage", "category")}
+    fields = {f"{t}.{f}" for t, fact_type in schema.types.items() for f in fact_type.fields}
+    for document, parsed in _layer_files(read, layers, "ranking.yaml", Ranking, problems):
+        problems += check_ranking(parsed, document, enums, fields)
+        ranking = parsed
+    return ranking
 
 
 @dataclass

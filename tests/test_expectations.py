@@ -51,9 +51,11 @@ class Match(Strict):
             raise ValueError("give at least one of rule, concept, category")
         return self
 
-    def selects(self, item: dict[str, Any]) -> bool:
+    def selects(self, item: dict[str, Any], *, covered: bool = False) -> bool:
+        """``covered``: a rule folded into the item (its ``covers``) counts as given, as for a must."""
+        rules = {item["rule"]} | ({c["rule"] for c in item.get("covers", ())} if covered else set())
         return (
-            (self.rule is None or item["rule"] in self.rules)
+            (self.rule is None or bool(rules & set(self.rules)))
             and (self.concept is None or self.concept in item["concepts"])
             and (self.category is None or item["category"] == self.category)
             and (self.says is None or self.says in item["text"])
@@ -182,7 +184,7 @@ def _named(items: list[dict[str, Any]]) -> set[str]:
 
 
 def check_must(item: Item, output: dict[str, Any]) -> list[str]:
-    found = [a for a in output["advice"] if item.selects(a)]
+    found = [a for a in output["advice"] if item.selects(a, covered=True)]
     if not found:
         return [f"no advice matches {item.describe()}; rules given: {_rules(output)}"]
     missing = [name for name in item.people if name not in _named(found)]
