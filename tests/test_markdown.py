@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
 from dealcoach.cli import main
+from dealcoach.engine import kb
 
 HOSTILE = """name: "<img src=x onerror=alert(1)>"
 account: {name: "*Acme* [site](http://evil.example) & <b>co</b>"}
@@ -62,8 +63,9 @@ def test_the_header_shows_what_the_text_header_shows(tmp_path):
 
 def test_category_headings_are_the_vocabulary_labels(tmp_path):
     headings = [line for line in advise(tmp_path, "--lang", "zh", "--all").splitlines() if line.startswith("## ")]
-    assert "## 关键人覆盖" in headings
-    assert not any(line[3:].isascii() for line in headings)
+    vocabulary = kb.load([kb.builtin_dir()]).vocabulary
+    labels = {f"## {vocabulary.label('category', c, 'zh')}" for c in vocabulary.ids("category")}
+    assert len(headings) > 1 and set(headings[1:]) <= labels
 
 
 def test_why_not_in_markdown_is_an_escaped_list(tmp_path):
