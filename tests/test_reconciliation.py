@@ -136,11 +136,36 @@ def test_why_not_says_where_a_folded_rule_went(write_rules):
     ]
 
 
-def test_an_account_level_item_folds_without_naming_anyone(builtin, advisor):
-    from dealcoach.engine import advice, deal
-    from tests.conftest import SCENARIOS
+ACCOUNT_RULES = """
+rules:
+  - id: retention.visit-the-account
+    category: retention
+    priority: medium
+    concepts: [Y1]
+    source: {seed: "001", section: 四.4}
+    topic: account-plan
+    when:
+      - account: {phase: stabilize}
+    advice: {zh: "拜访{{ deal.account.name }}。", en: "Visit {{ deal.account.name }}."}
+    examples: {fires: [{account: {name: a, phase: stabilize}}], silent: [{}]}
+  - id: retention.visit-the-declining-account
+    category: retention
+    priority: medium
+    concepts: [Y1]
+    source: {seed: "001", section: 四.4}
+    topic: account-plan
+    when:
+      - account: {phase: stabilize}
+      - signal: {id: orders_declining}
+    advice:
+      zh: "订单在降，马上拜访{{ deal.account.name }}。"
+      en: "Orders are falling: visit {{ deal.account.name }} now."
+    examples: {fires: [{account: {name: a, phase: stabilize}, signals: [orders_declining]}], silent: [{}]}
+"""
 
-    parsed = deal.load(str(SCENARIOS / "dairy-coldchain-crisis-renewal.yaml"), builtin.vocabulary)
-    items = advice.build(advisor.run(parsed), builtin, "zh")
-    [host] = [a for a in items if "retention.reactivate-dormant-account" in a.folded]
-    assert "同一主题并入本条：retention.reactivate-dormant-account" in host.because
+
+def test_an_account_level_item_folds_without_naming_anyone(playbook):
+    deal = {"account": {"name": "a", "phase": "stabilize"}, "signals": ["orders_declining"]}
+    [item] = playbook(ACCOUNT_RULES)(deal)
+    assert (item.rule, item.stakeholders) == ("retention.visit-the-declining-account", [])
+    assert "Also covers: retention.visit-the-account" in item.because
