@@ -142,7 +142,7 @@ def advise(
         fail([f"dealcoach: no rule with id {why_not!r} (see dealcoach kb list)"])
         sys.exit(EXIT_INPUT)
     advisor = Advisor(kb)
-    documents, texts, problems = [], [], []
+    documents, texts, problems, failed_templates = [], [], [], []
     for source in files:
         try:
             deal = deal_mod.load(source, kb.vocabulary)
@@ -153,18 +153,30 @@ def advise(
         if why_not is not None:
             texts.append("\n".join([deal.name, *whynot.why_not(kb, outcome, why_not, lang)]) + "\n")
             continue
-        advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
-        health = assessment.assess(outcome, kb, lang)
-        if fmt == "json":
-            documents.append(report.document(deal, advice, health, lang, explain=explain))
-        else:
-            texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain))
+        try:  # a company layer's template can fail on this deal: the layer's problem, not a crash
+            advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
+            health = assessment.assess(outcome, kb, lang)
+            if fmt == "json":
+                documents.append(report.document(deal, advice, health, lang, explain=explain))
+            else:
+                texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain))
+        except InputError as err:
+            failed_templates += err.problems
     if documents:
         click.echo(report.to_json(documents), nl=False)
     if texts:
         click.echo("\n".join(texts), nl=False)
+    if kb.failed:
+        rules = len({p.rule for p in kb.failed})
+        fail(kb.failed, f"dealcoach: left out the advice of {rules} rule(s) whose template failed (--skip-invalid).")
+    if failed_templates:
+        fail(
+            failed_templates,
+            "dealcoach: a template of the knowledge base failed on a deal; fix it (--skip-invalid leaves out such rules).",
+        )
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
+    if problems or failed_templates:
         sys.exit(EXIT_INPUT)
 
 

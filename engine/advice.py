@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import TemplateError
-
+from dealcoach.engine import templating
 from dealcoach.engine.compiler import Firing, bound_name, effective_op, literal
 from dealcoach.engine.facts import FactType, FieldSpec, subject
 from dealcoach.engine.kb import KnowledgeBase
-from dealcoach.engine.problems import InputError
+from dealcoach.engine.problems import InputError, quote
 from dealcoach.engine.rulelang import Count, FieldTest, Negation, Pattern, Ref, Rule
 from dealcoach.engine.runner import Outcome
 from dealcoach.engine.templating import tidy
@@ -259,9 +258,16 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
             continue
         seen.add(key)
         context = {"lang": lang, "deal": deal, **{k: _for_template(v) for k, v in firing.facts.items()}}
-        because = explainer.because(firing)
-        if firing.rule.model.because is not None:
-            because.insert(0, render(kb, firing.rule, "because", lang, context))
+        try:
+            because = explainer.because(firing)
+            if firing.rule.model.because is not None:
+                because.insert(0, render(kb, firing.rule, "because", lang, context))
+            text = render(kb, firing.rule, "advice", lang, context)
+        except InputError as err:
+            if not kb.skip_invalid:
+                raise
+            kb.failed += err.problems  # --skip-invalid: this rule's advice is left out, and said so
+            continue
         model = firing.rule.model
         advice.append(
             Advice(
@@ -270,7 +276,7 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
                 priority=model.priority or "low",
                 stakeholders=names,
                 concepts=list(model.concepts),
-                text=render(kb, firing.rule, "advice", lang, context),
+                text=text,
                 because=because,
                 chain=explainer.chain(firing) if explain else [],
                 influence=max((influence.get(n, 0) for n in names), default=0),
@@ -280,11 +286,15 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
 
 
 def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[str, Any]) -> str:
-    """A rule's template filled in; a template that fails at run time is the rule's problem, not a crash."""
+    """A rule's template filled in; a template that fails at run time (an error, or past its time,
+    memory or length budget) is the rule's problem, located in its file, not a crash."""
     try:
-        return tidy(kb.template(rule, kind, lang).render(context))
-    except TemplateError as err:
-        raise InputError([rule.problem((kind, lang), f"the template failed on this deal: {err}")]) from None
+        return tidy(templating.render(kb.template(rule, kind, lang), context, templating.MAX_ADVICE_CHARS))
+    except templating.TemplateRenderError as err:
+        where = f", template line {err.line}" if err.line else ""
+        deal = quote(context["deal"].get("name"))
+        message = f"the {kind} template failed on the deal {deal}{where}: {err}"
+        raise InputError([rule.problem((kind, lang), message)]) from None
 
 
 def _without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:

@@ -86,7 +86,10 @@ def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
         return Result(rule, kind, index, "the rule did not fire: " + "; ".join(line.strip() for line in reasons))
     if rule.derives:
         return Result(rule, kind, index, None)
-    advice = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang) if a.rule == rule.id]
+    try:
+        advice = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang) if a.rule == rule.id]
+    except InputError as err:  # a template that fails on the example deal fails the example
+        return Result(rule, kind, index, "; ".join(str(p) for p in err.problems))
     named = [a.stakeholders for a in advice]
     if wanted is not None and wanted not in named:
         return Result(rule, kind, index, f"the advice should name {wanted}, but it names {named}")

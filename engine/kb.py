@@ -9,6 +9,7 @@ one :class:`InputError` listing every problem, so a trainer sees them all at onc
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from dealcoach.engine import lint, strata, templating
+from dealcoach.engine import lint, strata, templating, yamlsource
 from dealcoach.engine.compiler import Checker
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.facts import Schema
@@ -78,17 +79,20 @@ class KnowledgeBase:
     knowledge_only: dict[str, str] = field(default_factory=dict)  # concept id -> why no rule cites it
     topics: dict[str, str] = field(default_factory=dict)  # concept id prefix (R, A, ...) -> "English / 中文"
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
+    skip_invalid: bool = False  # leave out a rule whose template fails on a deal (kb.failed says which)
+    failed: list[Problem] = field(default_factory=list)
 
     @property
     def rule_by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
 
     def template(self, rule: Rule, kind: str, lang: Lang) -> Template | None:
-        """The compiled advice or because template; compiled on first use, as most never render."""
+        """The compiled advice or because template; compiled on first use, as most never render.
+        :class:`templating.TemplateRenderError` if it cannot be compiled (within the sandbox's budget)."""
         key = (rule.id, kind, lang)
         if key not in self.templates:
             text = getattr(rule.model, kind)
-            self.templates[key] = None if text is None else self.env.from_string(getattr(text, lang))
+            self.templates[key] = None if text is None else templating.compile_template(self.env, getattr(text, lang))
         return self.templates[key]
 
 
@@ -143,7 +147,9 @@ def load(
         scoring=scoring,
         knowledge_only=knowledge_only,
         topics=topics,
+        skip_invalid=skip_invalid,
     )
+    fatal += _check_layouts(kb)
     key = cache.key(_files(layers))
     if recheck or fatal or rule_problems or not cache.passed(key):
         rule_problems += _check(kb)
@@ -287,9 +293,17 @@ def _rules(
     return sorted(by_id.values(), key=lambda r: r.id), origin, reports
 
 
+LAYER_FILES = ("vocabulary.yaml", "derived.yaml", "concepts.yaml", "assessment.yaml", "knowledge-only.yaml")
+
+
 def _files(layers: Iterable[Path]) -> list[Path]:
-    """Every file of every layer, in a fixed order: what the cache key is made of."""
-    return [f for layer in layers if layer.is_dir() for f in sorted(layer.rglob("*")) if f.is_file()]
+    """The files the loader reads, in a fixed order: what the cache key is made of. Nothing else in
+    a layer's folder (a data dump, a FIFO) is read or even looked at."""
+    found = []
+    for layer in (layer for layer in layers if layer.is_dir()):
+        found += [layer / name for name in LAYER_FILES]
+        found += sorted((layer / "rules").rglob("*.yaml")) + sorted((layer / "templates").rglob("*"))
+    return [f for f in found if f.is_file()]
 
 
 def _check(kb: KnowledgeBase) -> list[Problem]:
@@ -317,9 +331,11 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                 if other not in ids:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
-    problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
-    problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
-    problems += strata.cycle_problems(kb.rules)
+    broken = {p.rule for p in problems}
+    sound = [r for r in kb.rules if r.id not in broken]  # cross-rule checks assume each rule is well formed
+    problems += lint.contradictions(sound, kb.schema, kb.vocabulary)
+    problems += lint.derived_flow(sound, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
+    problems += strata.cycle_problems(sound)
     return problems
 
 
@@ -336,6 +352,30 @@ def _check_source(kb: KnowledgeBase, rule: Rule) -> list[Problem]:
         message = "only a rule applying a concept beyond the material (X1, X2, ...) cites a method"
         return [rule.problem(("source", "method"), message)]
     return []
+
+
+LAYOUTS = ("report.text.j2", "report.md.j2")
+LAYOUT_SCOPE: dict[str, list[str] | None] = {
+    name: None for name in ("lang", "deal", "top", "groups", "explain", "total", "assessment")
+}
+
+
+def _check_layouts(kb: KnowledgeBase) -> list[Problem]:
+    """A layer's report layouts are templates like any rule's: checked when the layer loads, so a
+    syntax error or an unknown name is a located problem, not a traceback on the first advice."""
+    problems = []
+    for path in (layer / "templates" / name for layer in kb.layers for name in LAYOUTS):
+        if not path.exists():
+            continue
+        try:
+            source = yamlsource.read_text(str(path), max_bytes=templating.MAX_LAYOUT_BYTES, regular=True)
+        except InputError as err:
+            problems += err.problems
+            continue
+        for message in templating.check(kb.env, source, [LAYOUT_SCOPE], nested_loops=True, owner="a report layout"):
+            line = re.search(r"on line (\d+)", message)
+            problems.append(Problem(str(path), int(line.group(1)) if line else 0, 1 if line else 0, message=message))
+    return problems
 
 
 def _check_templates(kb: KnowledgeBase, rule: Rule) -> list[Problem]:

@@ -8,12 +8,15 @@ deal-level ``assessment`` added next to ``advice`` as the contract allows.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from dealcoach.engine import templating
 from dealcoach.engine.advice import CATEGORIES, SCHEMA_ID, Advice
 from dealcoach.engine.assessment import Assessment
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.problems import InputError, Problem, quote
 from dealcoach.engine.vocabulary import Lang
 
 FORMATS = ("text", "markdown", "json")
@@ -57,13 +60,25 @@ def render(
     ]
     top, rest = items[:HEADLINE_COUNT], items[HEADLINE_COUNT:]
     groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
-    template = kb.env.get_template("report.md.j2" if fmt == "markdown" else "report.text.j2")
-    return template.render(
-        lang=lang,
-        deal=deal.model_dump(),
-        top=top,
-        groups=[(c, members) for c, members in groups if members],
-        explain=explain,
-        total=len(items),
-        assessment=assessment.as_json(),
-    )
+    name = "report.md.j2" if fmt == "markdown" else "report.text.j2"
+    context = {
+        "lang": lang,
+        "deal": deal.model_dump(),
+        "top": top,
+        "groups": [(c, members) for c, members in groups if members],
+        "explain": explain,
+        "total": len(items),
+        "assessment": assessment.as_json(),
+    }
+    try:
+        return templating.render(templating.load_template(kb.env, name), context, templating.MAX_REPORT_CHARS)
+    except templating.TemplateRenderError as err:
+        file, line = str(_layout_path(kb, name)), err.line
+        message = f"the report layout failed on the deal {quote(deal.name)}: {err}"
+        raise InputError([Problem(file, line, 1 if line else 0, message=message)]) from None
+
+
+def _layout_path(kb: KnowledgeBase, name: str) -> Path:
+    """The layout in use: the last layer that has one (layers are searched latest first)."""
+    found = [layer / "templates" / name for layer in kb.layers if (layer / "templates" / name).is_file()]
+    return found[-1] if found else Path(name)

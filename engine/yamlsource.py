@@ -9,6 +9,8 @@ column instead of a traceback. Only ``SafeLoader`` is used: no YAML tag can cons
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -51,13 +53,14 @@ class Document:
         return Problem(self.file, line, column, format_path(path), message, rule)
 
 
-def read_text(source: str, *, max_bytes: int = MAX_BYTES) -> str:
-    """The text of a file, or of standard input for ``-``, as UTF-8."""
+def read_text(source: str, *, max_bytes: int = MAX_BYTES, regular: bool = False) -> str:
+    """The text of a file, or of standard input for ``-``, as UTF-8. With ``regular``, only a regular
+    file is read: a knowledge-base folder is scanned, and a FIFO or device in it must not hang the load."""
     label = "<stdin>" if source == STDIN else source
     if source == STDIN and sys.stdin is None:
         raise InputError([Problem(label, message="standard input is closed; give a file name instead of -")])
     try:
-        raw = sys.stdin.buffer.read(max_bytes + 1) if source == STDIN else _read_file(source, max_bytes)
+        raw = sys.stdin.buffer.read(max_bytes + 1) if source == STDIN else _read_file(source, max_bytes, regular)
     except OSError as err:
         raise InputError([Problem(label, message=f"cannot read the file: {err.strerror or err}")]) from None
     except ValueError:  # standard input was closed by the caller
@@ -73,8 +76,14 @@ def read_text(source: str, *, max_bytes: int = MAX_BYTES) -> str:
         ) from None
 
 
-def _read_file(source: str, max_bytes: int) -> bytes:
-    with open(source, "rb") as handle:
+def _read_file(source: str, max_bytes: int, regular: bool) -> bytes:
+    if not regular:
+        with open(source, "rb") as handle:
+            return handle.read(max_bytes + 1)
+    descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens without a writer
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise InputError([Problem(source, message="not a regular file; a knowledge base holds plain files only")])
         return handle.read(max_bytes + 1)
 
 
