@@ -172,7 +172,7 @@ def advise(
     if failed_templates:
         fail(
             failed_templates,
-            "dealcoach: a template of the knowledge base failed on a deal; fix it (--skip-invalid leaves out such rules).",
+            "dealcoach: a knowledge-base template failed on a deal; fix it (--skip-invalid leaves out such rules).",
         )
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
