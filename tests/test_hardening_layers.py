@@ -107,7 +107,9 @@ def test_a_constant_the_compiler_would_fold_is_not_built_at_load(write_rules):
 def cli(tmp_path, layer, *args: str) -> tuple[int, str, str]:
     deal = tmp_path / "deal.yaml"
     deal.write_text(
-        "name: 项目\naccount: {name: 某银行}\nstage: evaluation\nstakeholders:\n  - {name: 张伟, roles: [economic_buyer]}\n"
+        "name: 项目\naccount: {name: 某银行}\nstage: evaluation\n"
+        "stakeholders:\n  - {name: 张伟, roles: [economic_buyer]}\n",
+        encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["advise", str(deal), "--format", "json", "--kb", str(layer), *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
