@@ -70,6 +70,12 @@ Name = Annotated[str, Field(min_length=1)]
 Amount = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
 Percent = Annotated[StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]
 Days = Annotated[StrictInt, Field(ge=0)]
+# Bounds (README, "Limits and exit codes"): the engine's work grows faster than linearly with the
+# people in a deal, so a deal far beyond any real one is refused instead of running for minutes.
+MAX_STAKEHOLDERS = 200
+MAX_COMPETITORS = 50
+MAX_NEEDS = 200
+MAX_SIGNALS = 100
 
 
 class _Model(BaseModel):
@@ -160,12 +166,12 @@ class Deal(_Model):
     budget: Budget = Budget()
     decision: Decision = Decision()
     position: Term("position") = "unknown"
-    competitors: list[Competitor] = []
+    competitors: Annotated[list[Competitor], Field(max_length=MAX_COMPETITORS)] = []
     info: Info = Info()
-    needs: list[Need] = []
-    stakeholders: list[Stakeholder] = []
+    needs: Annotated[list[Need], Field(max_length=MAX_NEEDS)] = []
+    stakeholders: Annotated[list[Stakeholder], Field(max_length=MAX_STAKEHOLDERS)] = []
     rep: Rep = Rep()
-    signals: list[Term("signal")] = []
+    signals: Annotated[list[Term("signal")], Field(max_length=MAX_SIGNALS)] = []
     days_in_stage: Days | None = None  # extension: how long the deal has sat in its stage
     notes: Any = None
     extra: Any = None
@@ -241,6 +247,10 @@ def _describe(document: Document, error: dict[str, Any]) -> Problem:
     if kind == "missing":
         return document.problem(path, f"required key {path[-1]!r} is missing")
     message = error["msg"]
+    if kind == "too_long":
+        return document.problem(
+            path, f"{message[0].lower()}{message[1:]}; split the deal or leave out the least important"
+        )
     if kind not in ("term", "tristate"):
         message = f"{message[0].lower()}{message[1:]}; got {quote(error['input'])}"
     return document.problem(path, message)

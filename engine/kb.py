@@ -35,6 +35,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 Reader = Callable[..., Document]
 M = TypeVar("M", bound=BaseModel)
 MAX_RULE_FILE_BYTES = 1_000_000
+MAX_RULE_FILES = 500  # per layer (README, "Limits and exit codes")
+MAX_RULES_PER_LAYER = 2_000
 
 
 def builtin_dir() -> Path:
@@ -259,7 +261,13 @@ def _rules(
         report = LayerReport(layer)
         reports.append(report)
         seen_here: dict[str, Rule] = {}
-        for path in sorted((layer / "rules").rglob("*.yaml")) if (layer / "rules").is_dir() else []:
+        files = sorted((layer / "rules").rglob("*.yaml")) if (layer / "rules").is_dir() else []
+        if len(files) > MAX_RULE_FILES:
+            problems.append(
+                Problem(str(layer / "rules"), message=f"more than {MAX_RULE_FILES} rule files in one layer")
+            )
+            files = []
+        for path in files:
             try:
                 document = read(str(path), max_bytes=MAX_RULE_FILE_BYTES)
             except InputError as err:
@@ -287,6 +295,9 @@ def _rules(
                 (report.overridden if rule.id in by_id else report.added).append(rule.id)
                 by_id[rule.id] = rule
                 origin[rule.id] = layer
+        if len(seen_here) > MAX_RULES_PER_LAYER:
+            message = f"{len(seen_here)} rules in one layer; at most {MAX_RULES_PER_LAYER}"
+            problems.append(Problem(str(layer / "rules"), message=message))
         for rule_id in report.disabled:
             by_id.pop(rule_id, None)
             origin.pop(rule_id, None)
@@ -331,11 +342,9 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                 if other not in ids:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
-    broken = {p.rule for p in problems}
-    sound = [r for r in kb.rules if r.id not in broken]  # cross-rule checks assume each rule is well formed
-    problems += lint.contradictions(sound, kb.schema, kb.vocabulary)
-    problems += lint.derived_flow(sound, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
-    problems += strata.cycle_problems(sound)
+    problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
+    problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
+    problems += strata.cycle_problems(kb.rules)
     return problems
 
 
