@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 import click
 
@@ -311,9 +312,29 @@ def load_drill(name: str, knowledge: kb_mod.KnowledgeBase) -> drill_mod.Drill:
         sys.exit(EXIT_INPUT)
 
 
-def open_store(db_path: str | None) -> storage.Store:
+def open_store(db_path: str | None, *, read_only_ok: bool = False) -> storage.Store:
+    """The drill database, or exit 2 saying why not. With ``read_only_ok`` (``drill report``), a
+    database this user may not write is opened for reading."""
+    path = Path(db_path) if db_path else storage.default_path()
     try:
-        return storage.Store(Path(db_path) if db_path else storage.default_path())
+        return storage.Store(path)
+    except storage.StorageError as err:
+        if read_only_ok and path.is_file():
+            try:
+                return storage.Store(path, readonly=True)
+            except storage.StorageError:
+                pass
+        fail([f"dealcoach: {err}"])
+        sys.exit(EXIT_INPUT)
+
+
+T = TypeVar("T")
+
+
+def _storage(read: Callable[[], T]) -> T:
+    """``read()``, or exit 2 with the message when the database is damaged."""
+    try:
+        return read()
     except storage.StorageError as err:
         fail([f"dealcoach: {err}"])
         sys.exit(EXIT_INPUT)
@@ -402,11 +423,15 @@ def drill_run(
     trainee = trainee or os.environ.get("USER") or os.environ.get("USERNAME") or "trainee"
     store = open_store(db_path)
     if resume:
-        session = store.unfinished(trainee, name)
+        session = _storage(lambda: store.unfinished(trainee, name))
         if session is None:
             fail([f"dealcoach: {trainee} has no unfinished drill{f' {name!r}' if name else ''} to resume"])
             sys.exit(EXIT_INPUT)
-        play = drillsession.Play.resume(knowledge, session, store)
+        try:
+            play = drillsession.Play.resume(knowledge, session, store)
+        except storage.StorageError as err:
+            fail([f"dealcoach: {err}"])
+            sys.exit(EXIT_INPUT)
     else:
         if from_deal:
             try:
@@ -423,7 +448,14 @@ def drill_run(
             sys.exit(EXIT_INPUT)
         play = drillsession.Play.begin(knowledge, built, lang or default_lang())
         play.store = store
-        play.session_id = store.start(trainee, built.name, play.lang, drillsession.spec_of(built), from_deal)
+        layers = [str(d.resolve()) for d in knowledge.layers[1:]]
+        try:
+            play.session_id = store.start(
+                trainee, built.name, play.lang, drillsession.spec_of(built, layers), from_deal
+            )
+        except storage.StorageError as err:
+            fail([f"dealcoach: {err}"])
+            sys.exit(EXIT_INPUT)
     drillui.play(play, answer_lines(answers_file))
 
 
@@ -438,11 +470,10 @@ def drill_report(
 ) -> None:
     """Progress over time: attempts, score per concept and per topic, weakest first."""
     knowledge = load_kb(kb_dirs)
-    store = open_store(db_path)
+    store = open_store(db_path, read_only_ok=True)
+    sessions = _storage(lambda: store.sessions(trainee))
     click.echo(
-        drillreport.render(
-            drillreport.progress(store.sessions(trainee), knowledge), knowledge, fmt, lang or default_lang()
-        ),
+        drillreport.render(drillreport.progress(sessions, knowledge), knowledge, fmt, lang or default_lang()),
         nl=False,
     )
 
