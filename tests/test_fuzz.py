@@ -174,3 +174,48 @@ def test_random_documents_are_refused_cleanly(tmp_path_factory, document, fmt):
     path, text = write(tmp_path_factory.mktemp("fuzz"), document, fmt)
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     advise(path)
+
+
+PIECES = [
+    "{{ ", " }}", "{% for i in range(", ") %}", "{% endfor %}", "deal.name", "eb.name", "eb.roles", "'x'", " * ",
+    " ~ ", " + ", "|center(", "|indent(", "|replace('x', 'xx')", "|join", "|list", "|length", "|sort", "9999999",
+    "100000", "64", "2", "(", ")", "[", "]", "[0]", "1/0", "{% macro m(n) %}", "{% endmacro %}", "m(n)", "m(3)",
+    "namespace(s='x')", "{% set ns = ", "{% set ns.s = ns.s ~ ns.s %}", " % ", "'%9999999s'", ".format(",
+    "deal.account.update({})", "{% if ", " %}", "{% endif %}", "loop.index", "**", "lang", "deal.budget.amount",
+    "deal.stakeholders", "{{ deal.stakeholders|map(attribute='name')|join(', ') }}", "'{:>99999999}'", "|int",
+]  # fmt: skip
+RULE_FILE = """rules:
+  - id: fuzz.rule
+    category: coverage
+    priority: high
+    concepts: [R7]
+    when:
+      - stakeholder: {{as: eb, roles: economic_buyer}}
+    advice: {{zh: {template}, en: {template}}}
+    examples: {{fires: [{{}}], silent: [{{}}]}}
+"""
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES // 5, 20))
+@given(pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=12))
+def test_random_templates_load_and_render_or_are_refused_cleanly(write_rules, pieces):
+    from dealcoach.engine import advice, deal, kb
+    from dealcoach.engine.problems import InputError
+    from dealcoach.engine.runner import Advisor
+    from dealcoach.engine.yamlsource import Document
+
+    started = time.monotonic()
+    TALLY["template cases"] += 1
+    layer = write_rules(RULE_FILE.format(template=json.dumps("".join(pieces))))
+    try:
+        knowledge = kb.load([layer])
+        data = {"name": "t", "account": {"name": "a"}, "stakeholders": [{"name": "张伟", "roles": ["economic_buyer"]}]}
+        outcome = Advisor(knowledge).run(deal.validate(Document("t.yaml", data), knowledge.vocabulary))
+        advice.build(outcome, knowledge, "en")
+        TALLY["templates rendered"] += 1
+    except InputError as err:
+        TALLY["templates refused"] += 1
+        assert all("\n" not in str(p) and str(p).startswith(str(layer)) for p in err.problems)
+    if time.monotonic() - started > HANG_SECONDS:
+        TALLY["hangs"] += 1
+        pytest.fail(f"{''.join(pieces)!r} took {time.monotonic() - started:.0f} s")
