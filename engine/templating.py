@@ -175,6 +175,28 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
         return super().format_string(s, args, kwargs, format_func)
 
 
+class _Clock:
+    """SIGALRM for :func:`budget`, installed once (installing a handler per render costs more than
+    the render): while no budget runs, the signal goes to whatever handled it before."""
+
+    armed = False
+    previous: Any = None
+    installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if not cls.installed:
+            cls.previous = signal.signal(signal.SIGALRM, cls.ring)
+            cls.installed = True
+
+    @classmethod
+    def ring(cls, signum: int, frame: Any) -> None:
+        if cls.armed:
+            raise _OutOfTimeError
+        if callable(cls.previous):
+            cls.previous(signum, frame)
+
+
 @contextmanager
 def budget(seconds: float = MAX_RENDER_SECONDS, memory: int = MAX_TEMPLATE_MEMORY) -> Iterator[None]:
     """Run untrusted template code with a time limit (in the main thread, by SIGALRM, repeated until
@@ -183,11 +205,8 @@ def budget(seconds: float = MAX_RENDER_SECONDS, memory: int = MAX_TEMPLATE_MEMOR
     timer = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
     limits = _address_space_limits(memory)
     if timer:
-
-        def out_of_time(signum: int, frame: Any) -> None:
-            raise _OutOfTimeError
-
-        previous = signal.signal(signal.SIGALRM, out_of_time)
+        _Clock.install()
+        _Clock.armed = True
         signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     if limits:
         resource.setrlimit(resource.RLIMIT_AS, limits[0])
@@ -198,7 +217,10 @@ def budget(seconds: float = MAX_RENDER_SECONDS, memory: int = MAX_TEMPLATE_MEMOR
             resource.setrlimit(resource.RLIMIT_AS, limits[1])
         if timer:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            _Clock.armed = False
+
+
+_STATM: list[int] = []  # an open descriptor of /proc/self/statm: reading it again is cheap
 
 
 def _address_space_limits(memory: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
@@ -206,8 +228,9 @@ def _address_space_limits(memory: int) -> tuple[tuple[int, int], tuple[int, int]
     if resource is None:
         return None
     try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        if not _STATM:
+            _STATM.append(os.open("/proc/self/statm", os.O_RDONLY))
+        used = int(os.pread(_STATM[0], 128, 0).split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return None
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
