@@ -243,7 +243,8 @@ class _Walker:
         if depth > MAX_DEPTH:
             raise InputError([self._problem(node, f"nesting is deeper than {MAX_DEPTH} levels")])
         if self.nodes > MAX_NODES:
-            raise InputError([self._problem(node, f"the document expands to more than {MAX_NODES} values (aliases?)")])
+            hint = "" if self.json else " (aliases?)"
+            raise InputError([self._problem(node, f"the document expands to more than {MAX_NODES} values{hint}")])
         if isinstance(node, yaml.MappingNode):
             self._visit_mapping(node, path, depth)
         elif isinstance(node, yaml.SequenceNode):
