@@ -478,6 +478,82 @@ def drill_report(
     )
 
 
+@main.group()
+def schema() -> None:
+    """JSON Schema of the deal file and of the JSON advice, and the deal-format reference."""
+
+
+@schema.command("deal")
+@kb_option
+def schema_deal(kb_dirs: tuple[str, ...]) -> None:
+    """Print the JSON Schema (draft 2020-12) of a deal file, with every spelling the vocabulary accepts."""
+    from dealcoach.engine import schema as schema_mod
+
+    click.echo(schema_mod.to_json(schema_mod.deal_schema(load_kb(kb_dirs).vocabulary)), nl=False)
+
+
+@schema.command("advice")
+@kb_option
+def schema_advice(kb_dirs: tuple[str, ...]) -> None:
+    """Print the JSON Schema (draft 2020-12) of `advise --format json` output (dealcoach.advice/1)."""
+    from dealcoach.engine import schema as schema_mod
+
+    knowledge = load_kb(kb_dirs)
+    click.echo(schema_mod.to_json(schema_mod.advice_schema(knowledge.vocabulary, list(knowledge.concepts))), nl=False)
+
+
+@schema.command("docs")
+@kb_option
+def schema_docs(kb_dirs: tuple[str, ...]) -> None:
+    """Print the deal-format reference in Markdown (docs/deal-format.md is this, for the built-in playbook)."""
+    from dealcoach.engine import dealdoc
+
+    click.echo(dealdoc.reference(load_kb(kb_dirs)), nl=False)
+
+
+@main.group("deal")
+def deal_group() -> None:
+    """Check deal files, or describe a new deal in the terminal."""
+
+
+@deal_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@kb_option
+def deal_check(files: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
+    """Validate the deals in FILES without advising: "FILE: ok", or every problem and exit status 2."""
+    vocabulary = load_kb(kb_dirs).vocabulary
+    problems = []
+    for source in files:
+        try:
+            deal_mod.load(source, vocabulary)
+        except InputError as err:
+            problems += err.problems
+            continue
+        click.echo(f"{'<stdin>' if source == '-' else source}: ok")
+    if problems:
+        fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s).")
+        sys.exit(EXIT_INPUT)
+
+
+@deal_group.command("new")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the questions and comments.")
+@click.option("--restart", is_flag=True, help="Discard the saved answers of an unfinished deal and start again.")
+@kb_option
+def deal_new(file: Path | None, lang: Lang | None, restart: bool, kb_dirs: tuple[str, ...]) -> None:
+    """Describe a deal in the terminal and write it to FILE (or standard output), with comments.
+
+    Numbered choices for every enum, Enter for the default. Answers are saved as you go (FILE.draft),
+    so stopping loses nothing: run the same command again to continue.
+    """
+    from dealcoach.engine import intake
+
+    lang = lang or default_lang()
+    lines = answer_lines(None)
+    read = intake.terminal_reader() if lines is None else intake.script_reader(lines, lang)
+    sys.exit(intake.new_deal(load_kb(kb_dirs).vocabulary, file, lang, read, restart=restart))
+
+
 def run() -> None:
     """The ``dealcoach`` program: ``main``, then exit without tearing down the object graph.
 
