@@ -181,7 +181,7 @@ class _Loader(_SafeLoader):  # type: ignore[misc,valid-type]
             return super().construct_object(node, deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
+        except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError) as err:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             reason = f"more than {MAX_DIGITS} digits" if "digits" in str(err) else "not a valid value of that type"
             raise yaml.constructor.ConstructorError(

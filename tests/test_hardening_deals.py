@@ -37,6 +37,8 @@ def advise(tmp_path, text: str, name: str = "deal.yaml", *args: str) -> tuple[in
         ("notes: !!timestamp xyz", "FILE:6:8: invalid YAML: cannot read 'xyz' as !!timestamp"),
         ("notes: " + "7" * 5000, "FILE:6:8: invalid YAML: cannot read '777"),
         ("notes: !!binary aGVsbG8=", "FILE:6:8: invalid YAML: binary data (!!binary) is not allowed"),
+        ("notes: !!float", "FILE:6:8: invalid YAML: cannot read '' as !!float"),  # found by the fuzzer
+        ("notes: !!int", "FILE:6:8: invalid YAML: cannot read '' as !!int"),
     ],
 )
 def test_scalar_yaml_cannot_build_is_a_located_problem(tmp_path, line, expected):
