@@ -104,7 +104,7 @@ def _tokens(text: str) -> Iterable[str]:
 MAX_PRODUCT = 10_000  # the longest string or list a template may build with * or **
 MAX_WIDTH = 10_000  # the largest number a template may pass to a filter or a method (a width, a count)
 MAX_RENDER_SECONDS = 2.0  # per compile or render of one template
-MAX_TEMPLATE_MEMORY = 512 * 2**20  # bytes a compile or render may add to the process (Linux)
+MAX_TEMPLATE_MEMORY = 256 * 2**20  # bytes a compile or render may add to the process (Linux)
 MAX_ADVICE_CHARS = 20_000  # one rendered advice or because text
 MAX_REPORT_CHARS = 2_000_000  # one rendered report
 MAX_LAYOUT_BYTES = 1_000_000  # one template file in a layer's templates/ folder
