@@ -132,6 +132,7 @@ class Competitor(_Model):
 class Need(_Model):
     text: Name
     kind: Term("need_kind") = "explicit"
+    type: Term("need_type") = "unknown"
     owner: str | None = None
 
 
@@ -173,6 +174,7 @@ class Deal(_Model):
     rep: Rep = Rep()
     signals: Annotated[list[Term("signal")], Field(max_length=MAX_SIGNALS)] = []
     days_in_stage: Days | None = None  # extension: how long the deal has sat in its stage
+    offering: Term("offering") = "unknown"  # extension: what we sell, so advice uses words that fit it
     notes: Any = None
     extra: Any = None
 

@@ -13,13 +13,10 @@ from collections.abc import Iterator
 import click
 
 from dealcoach.engine.drillsession import Play
+from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.storage import SessionBusyError
 from dealcoach.engine.templating import wrap
-
-EXIT_INCOMPLETE = 3
-EXIT_INTERRUPTED = 130
-EXIT_STORAGE = 2
 
 
 def play(session: Play, lines: Iterator[str] | None) -> None:
@@ -29,16 +26,16 @@ def play(session: Play, lines: Iterator[str] | None) -> None:
         _play_and_release(session, lines)
     except KeyboardInterrupt:
         click.echo("")
-        _stop(session, EXIT_INTERRUPTED)
+        _stop(session, INTERRUPTED)
     except SessionBusyError as err:
         click.echo(f"dealcoach: {err}", err=True)
-        _stop(session, EXIT_STORAGE)
+        _stop(session, INVALID_INPUT)
     except InputError as err:  # a company layer's template failed on the drill's deal
         for problem in err.problems:
             click.echo(str(problem), err=True)
-        _stop(session, EXIT_STORAGE)
+        _stop(session, INVALID_INPUT)
     if session.unsaved:
-        _stop(session, EXIT_STORAGE)
+        _stop(session, INVALID_INPUT)
 
 
 def _play_and_release(session: Play, lines: Iterator[str] | None) -> None:
@@ -52,7 +49,7 @@ def _play_and_release(session: Play, lines: Iterator[str] | None) -> None:
 def _stop(session: Play, code: int) -> None:
     """Say what is saved (and, if the store failed, the answers it could not keep), then exit."""
     click.echo(_progress(session), err=bool(session.unsaved))
-    sys.exit(EXIT_STORAGE if session.unsaved else code)
+    sys.exit(INVALID_INPUT if session.unsaved else code)
 
 
 def _progress(session: Play) -> str:
@@ -140,8 +137,8 @@ def _read(session: Play, lines: Iterator[str] | None) -> str:
         ran_out = "答案用完了，演练还没结束。" if zh else "The answers ran out before the end of the drill. "
         if session.unsaved:
             click.echo(ran_out.rstrip())
-            _stop(session, EXIT_INCOMPLETE)
+            _stop(session, INVALID_INPUT)
         click.echo(ran_out + _progress(session))
-        sys.exit(EXIT_INCOMPLETE)
+        sys.exit(INVALID_INPUT)
     click.echo(f"> {raw}")
     return raw

@@ -19,7 +19,7 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from dealcoach.engine import lint, strata, templating, yamlsource
+from dealcoach.engine import claims, lint, strata, templating, yamlsource
 from dealcoach.engine.compiler import Checker
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.facts import Schema
@@ -27,6 +27,7 @@ from dealcoach.engine.kbcache import Cache
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.rulelang import Rule, disabled_ids, parse_file
 from dealcoach.engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
+from dealcoach.engine.userdirs import user_layer
 from dealcoach.engine.vocabulary import LANGS, Lang, Vocabulary
 from dealcoach.engine.yamlsource import Document
 
@@ -49,10 +50,23 @@ def scenarios_dir() -> Path:
     return PACKAGE_DIR / "scenarios"
 
 
+EXPECT_SUFFIX = ".expect.yaml"
+
+
+def example_deals(folder: Path | None = None) -> list[Path]:
+    """The example deal files, sorted; a deal's hand-written expectations (``NAME.expect.yaml``) sit
+    beside it and are not deals."""
+    return sorted(p for p in (folder or scenarios_dir()).glob("*.yaml") if not p.name.endswith(EXPECT_SUFFIX))
+
+
 def layer_dirs(extra: Sequence[str] = ()) -> list[Path]:
-    """Built-in first, then ``DEALCOACH_KB`` (a path list), then ``--kb`` options, in order."""
+    """Built-in first, then the user's own layer if it exists (see :func:`user_layer`), then
+    ``DEALCOACH_KB`` (a path list), then ``--kb`` options, in order; a folder named twice counts
+    once, at its last place (a later layer wins, so that is where it was meant to act)."""
     from_env = [p for p in os.environ.get(KB_ENV, "").split(os.pathsep) if p]
-    return [builtin_dir(), *map(Path, from_env), *map(Path, extra)]
+    user = [user_layer()] if user_layer().is_dir() else []
+    layers = [builtin_dir(), *user, *map(Path, from_env), *map(Path, extra)]
+    return list({layer.resolve(): layer for layer in reversed(layers)}.values())[::-1]
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ class KnowledgeBase:
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
     skip_invalid: bool = False  # leave out a rule whose template fails on a deal (kb.failed says which)
     failed: list[Problem] = field(default_factory=list)
+    claims: list[claims.Claim] = field(default_factory=list)  # what a template may say only after testing
 
     @property
     def rule_by_id(self) -> dict[str, Rule]:
@@ -135,6 +150,7 @@ def load(
     concepts = _concepts(read, layers, fatal, topics)
     scoring = _scoring(read, layers, fatal)
     knowledge_only = _knowledge_only(read, layers, concepts, fatal)
+    claim_list = _claims(read, layers, schema, vocabulary, fatal)
     rule_problems: list[Problem] = []
     rules, origin, reports = _rules(read, layers, rule_problems)
     kb = KnowledgeBase(
@@ -150,6 +166,7 @@ def load(
         knowledge_only=knowledge_only,
         topics=topics,
         skip_invalid=skip_invalid,
+        claims=claim_list,
     )
     fatal += _check_layouts(kb)
     key = cache.key(_files(layers))
@@ -231,6 +248,24 @@ def _concepts(
             {item.id: Concept(item.id, item.title.zh, item.title.en, item.method) for item in parsed.concepts}
         )
     return concepts
+
+
+def _claims(
+    read: Reader, layers: Iterable[Path], schema: Schema, vocabulary: Vocabulary, problems: list[Problem]
+) -> list[claims.Claim]:
+    """The claims of every layer (``claims.yaml``); a later layer adds claims or replaces one by id."""
+    found = []
+    for path in (layer / "claims.yaml" for layer in layers):
+        if not path.is_file():
+            continue
+        try:
+            parsed, trouble = claims.parse(read(str(path)), schema, vocabulary)
+        except InputError as err:
+            problems.extend(err.problems)
+            continue
+        problems.extend(trouble)
+        found.append(parsed)
+    return claims.merge(found)
 
 
 def _scoring(read: Reader, layers: Iterable[Path], problems: list[Problem]) -> Scoring:
@@ -342,6 +377,7 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                 if other not in ids:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
+        problems += claims.check(rule, kb.claims)
     problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
     problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
     problems += strata.cycle_problems(kb.rules)

@@ -202,7 +202,7 @@ def test_drill_check_passes_the_bundled_drills():
 def test_drill_check_catches_an_inconsistent_scenario(tmp_path, change, message):
     path = write(tmp_path, MINI.replace(*change))
     result = CliRunner().invoke(main, ["drill", "check", str(path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
 
@@ -308,7 +308,7 @@ def test_a_bad_answer_is_asked_again(tmp_path):
     assert "enter one number from 1-7" in result.output
     assert result.output.count("enter one number from 1-7") == 2
     assert "Right: 王敏" in result.output
-    assert result.exit_code == 3  # the answers ran out: saved, resumable
+    assert result.exit_code == 2  # the answers ran out: saved, resumable
     assert "continue with --resume" in result.output
 
 
@@ -319,7 +319,7 @@ def test_resume_continues_exactly_where_the_trainee_stopped(tmp_path):
         ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "bo", "--lang", "en"],
         input="2\nopponent\n4\n2\n",
     )
-    assert first.exit_code == 3
+    assert first.exit_code == 2
     second = CliRunner().invoke(
         main, ["drill", "run", "--resume", "--db", db, "--trainee", "bo", "--lang", "en"], input="1,2\n2\n"
     )
@@ -350,7 +350,7 @@ def test_drill_from_a_live_deal(tmp_path):
     result = CliRunner().invoke(main, ["drill", "run", "--from-deal", deal, "--db", db, "--lang", "en"], input="1\n")
     assert "Practice: " in result.output
     assert "Which of these should you do next?" in result.output or "who is the" in result.output
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     resumed = CliRunner().invoke(main, ["drill", "run", "--resume", "--db", db, "--lang", "en"], input="1\n" * 12)
     assert resumed.exit_code == 0, resumed.output
     assert "Debrief" in resumed.output
