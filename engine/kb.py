@@ -401,7 +401,20 @@ def _check_source(kb: KnowledgeBase, rule: Rule) -> list[Problem]:
 
 LAYOUTS = ("report.text.j2", "report.md.j2")
 LAYOUT_SCOPE: dict[str, list[str] | None] = {
-    name: None for name in ("lang", "deal", "top", "groups", "explain", "total", "assessment")
+    name: None
+    for name in (
+        "lang",
+        "deal",
+        "top",
+        "groups",
+        "explain",
+        "total",
+        "hidden",
+        "assessment",
+        "width",
+        "color",
+        "keep_whole",
+    )
 }
 
 

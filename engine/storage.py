@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager

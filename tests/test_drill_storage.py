@@ -38,7 +38,7 @@ def stored(db: Path) -> list[list[str]]:
 @pytest.mark.slow
 def test_a_session_open_in_one_process_is_refused_to_another_and_no_answer_is_lost(tmp_path):
     db = tmp_path / "d.db"
-    assert run(db, DRILL, ANSWERS[:1]).exit_code == 3
+    assert run(db, DRILL, ANSWERS[:1]).exit_code == 2  # the answers ran out: saved, resumable
     first = subprocess.Popen(
         [sys.executable, "-m", "dealcoach", *RESUME, "--db", str(db)],
         cwd=ROOT,
@@ -65,7 +65,7 @@ def test_a_session_open_in_one_process_is_refused_to_another_and_no_answer_is_lo
 
 def test_a_claim_left_by_a_dead_process_is_taken_over(tmp_path):
     db = tmp_path / "d.db"
-    assert run(db, DRILL, ANSWERS[:1]).exit_code == 3
+    assert run(db, DRILL, ANSWERS[:1]).exit_code == 2  # the answers ran out: saved, resumable
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     store = storage.Store(db)
     store.db.execute("UPDATE claims SET pid = ?", (int(dead.stdout),))
