@@ -11,11 +11,11 @@ import importlib.util
 import os
 import signal
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -255,14 +255,18 @@ def advise(
         color=terminal.use_color(color),
     )
     documents: list[tuple[str, dict[str, Any]]] = []
-    texts, problems = [], []
+    texts, problems, failed_templates = [], [], []
     for source in files:
         try:
             deal = deal_mod.load(source, kb.vocabulary)
         except problems_mod.InputError as err:
             problems += err.problems
             continue
-        answer = request.answer(deal)
+        try:  # a company layer's template can fail on this deal: the layer's problem, not a crash
+            answer = request.answer(deal)
+        except problems_mod.InputError as err:
+            failed_templates += err.problems
+            continue
         if isinstance(answer, str):
             texts.append(answer)
         else:
@@ -271,8 +275,17 @@ def advise(
         click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
     if texts:
         click.echo("\n".join(texts), nl=False, color=request.color)
+    if kb.failed:
+        rules = len({p.rule for p in kb.failed})
+        fail(kb.failed, f"dealcoach: left out the advice of {rules} rule(s) whose template failed (--skip-invalid).")
+    if failed_templates:
+        fail(
+            failed_templates,
+            "dealcoach: a knowledge-base template failed on a deal; fix it (--skip-invalid leaves out such rules).",
+        )
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
+    if problems or failed_templates:
         sys.exit(INVALID_INPUT)
 
 
@@ -470,9 +483,29 @@ def load_drill(name: str, knowledge: kb_mod.KnowledgeBase) -> drill_mod.Drill:
         sys.exit(INVALID_INPUT)
 
 
-def open_store(db_path: str | None) -> storage.Store:
+def open_store(db_path: str | None, *, read_only_ok: bool = False) -> storage.Store:
+    """The drill database, or exit 2 saying why not. With ``read_only_ok`` (``drill report``), a
+    database this user may not write is opened for reading."""
+    path = Path(db_path) if db_path else storage.default_path()
     try:
-        return storage.Store(Path(db_path) if db_path else storage.default_path())
+        return storage.Store(path)
+    except storage.StorageError as err:
+        if read_only_ok and path.is_file():
+            try:
+                return storage.Store(path, readonly=True)
+            except storage.StorageError:
+                pass
+        fail([f"dealcoach: {err}"])
+        sys.exit(INVALID_INPUT)
+
+
+T = TypeVar("T")
+
+
+def _storage(read: Callable[[], T]) -> T:
+    """``read()``, or exit 2 with the message when the database is damaged."""
+    try:
+        return read()
     except storage.StorageError as err:
         fail([f"dealcoach: {err}"])
         sys.exit(INVALID_INPUT)
@@ -570,11 +603,15 @@ def drill_run(
     trainee = trainee or os.environ.get("USER") or os.environ.get("USERNAME") or "trainee"
     store = open_store(db_path)
     if resume:
-        session = store.unfinished(trainee, name)
+        session = _storage(lambda: store.unfinished(trainee, name))
         if session is None:
             fail([f"dealcoach: {trainee} has no unfinished drill{f' {name!r}' if name else ''} to resume"])
             sys.exit(INVALID_INPUT)
-        play = drillsession.Play.resume(knowledge, session, store)
+        try:
+            play = drillsession.Play.resume(knowledge, session, store)
+        except storage.StorageError as err:
+            fail([f"dealcoach: {err}"])
+            sys.exit(INVALID_INPUT)
     else:
         if from_deal:
             try:
@@ -591,7 +628,14 @@ def drill_run(
             sys.exit(INVALID_INPUT)
         play = drillsession.Play.begin(knowledge, built, lang or default_lang())
         play.store = store
-        play.session_id = store.start(trainee, built.name, play.lang, drillsession.spec_of(built), from_deal)
+        layers = [str(d.resolve()) for d in knowledge.layers[1:]]
+        try:
+            play.session_id = store.start(
+                trainee, built.name, play.lang, drillsession.spec_of(built, layers), from_deal
+            )
+        except storage.StorageError as err:
+            fail([f"dealcoach: {err}"])
+            sys.exit(INVALID_INPUT)
     drillui.play(play, answer_lines(answers_file))
 
 
@@ -608,11 +652,10 @@ def drill_report(
 ) -> None:
     """Progress over time: attempts, score per concept and per topic, weakest first."""
     knowledge = load_kb(kb_dirs)
-    store = open_store(db_path)
+    store = open_store(db_path, read_only_ok=True)
+    sessions = _storage(lambda: store.sessions(trainee))
     click.echo(
-        drillreport.render(
-            drillreport.progress(store.sessions(trainee), knowledge), knowledge, fmt, lang or default_lang()
-        ),
+        drillreport.render(drillreport.progress(sessions, knowledge), knowledge, fmt, lang or default_lang()),
         nl=False,
     )
 

@@ -16,12 +16,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import TemplateError
-
+from dealcoach.engine import templating
 from dealcoach.engine.compiler import Firing, bound_name, effective_op, literal
 from dealcoach.engine.facts import FactType, FieldSpec, subject
 from dealcoach.engine.kb import KnowledgeBase
-from dealcoach.engine.problems import InputError
+from dealcoach.engine.problems import InputError, quote
 from dealcoach.engine.ranking import Situation, tie_break
 from dealcoach.engine.rulelang import Count, FieldTest, Negation, Pattern, Ref, Rule
 from dealcoach.engine.runner import Outcome
@@ -274,9 +273,15 @@ def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = Fa
     advice = []
     for firing, names in firings:
         key = (firing.rule.id, tuple(names))
-        if key not in seen:
-            seen.add(key)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
             advice.append(maker.item(firing, names))
+        except InputError as err:
+            if not kb.skip_invalid:
+                raise
+            kb.failed += err.problems  # --skip-invalid: this rule's advice is left out, and said so
     categories = tie_break(kb.ranking.categories, CATEGORIES)
     ranked = sorted(advice, key=lambda a: a.sort_key(categories))
     reconciled = _merge_people(_fold_topics(ranked), lang)
@@ -415,11 +420,15 @@ def _join(names: list[str], lang: Lang) -> str:
 
 
 def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[str, Any]) -> str:
-    """A rule's template filled in; a template that fails at run time is the rule's problem, not a crash."""
+    """A rule's template filled in; a template that fails at run time (an error, or past its time,
+    memory or length budget) is the rule's problem, located in its file, not a crash."""
     try:
-        return tidy(kb.template(rule, kind, lang).render(context))
-    except TemplateError as err:
-        raise InputError([rule.problem((kind, lang), f"the template failed on this deal: {err}")]) from None
+        return tidy(templating.render(kb.template(rule, kind, lang), context, templating.MAX_ADVICE_CHARS))
+    except templating.TemplateRenderError as err:
+        where = f", template line {err.line}" if err.line else ""
+        deal = quote(context["deal"].get("name"))
+        message = f"the {kind} template failed on the deal {deal}{where}: {err}"
+        raise InputError([rule.problem((kind, lang), message)]) from None
 
 
 def without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:

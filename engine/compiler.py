@@ -22,7 +22,7 @@ from dealcoach.engine import strata
 from dealcoach.engine.compat import AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
 from dealcoach.engine.compat import Rule as ExpertaRule
 from dealcoach.engine.facts import FactType, FieldSpec, Schema
-from dealcoach.engine.problems import Problem
+from dealcoach.engine.problems import Problem, quote
 from dealcoach.engine.rete import TypeIndexedMatcher
 from dealcoach.engine.rulelang import Branch, Count, FieldTest, Negation, Pattern, Ref, Rule
 from dealcoach.engine.vocabulary import Vocabulary
@@ -201,15 +201,17 @@ class Checker:
         op = effective_op(test, spec)
         if op in ("gt", "gte", "lt", "lte") and not spec.is_number:
             return [f"{op} compares numbers, but {test.field} is {spec.type}"]
+        if op in ("gt", "gte", "lt", "lte", "eq", "ne", "has") and isinstance(test.value, tuple):
+            return [f"{op} takes one value, not a list; got {quote(list(test.value))}"]
         if op in ("has", "has_any", "has_none") and not spec.many:
             return [f"{op} tests a list field, but {test.field} holds one value"]
         if isinstance(test.value, Ref):
             return self._ref(test, op, spec, scope, refs)
         if op == "known":
-            return [] if isinstance(test.value, bool) else [f"known takes true or false; got {test.value!r}"]
+            return [] if isinstance(test.value, bool) else [f"known takes true or false; got {quote(test.value)}"]
         values = test.value if isinstance(test.value, tuple) else (test.value,)
         if op in ("in", "not_in", "has_any", "has_none") and not isinstance(test.value, tuple):
-            return [f"{op} takes a list of values; got {test.value!r}"]
+            return [f"{op} takes a list of values; got {quote(test.value)}"]
         return [m for v in values for m in self._value(test.field, spec, v)]
 
     def _ref(self, test: FieldTest, op: str, spec: FieldSpec, scope: dict[str, str], refs: str) -> list[str]:
@@ -231,17 +233,17 @@ class Checker:
     def _value(self, name: str, spec: FieldSpec, value: Any) -> list[str]:
         if spec.type == "tristate":
             ok = isinstance(value, bool) or value == "unknown"
-            return [] if ok else [f"{name} is true, false or unknown; got {value!r}"]
+            return [] if ok else [f"{name} is true, false or unknown; got {quote(value)}"]
         if spec.type == "bool":
-            return [] if isinstance(value, bool) else [f"{name} is true or false; got {value!r}"]
+            return [] if isinstance(value, bool) else [f"{name} is true or false; got {quote(value)}"]
         if spec.type == "number":
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            return [] if ok else [f"{name} is a number; got {value!r}"]
+            return [] if ok else [f"{name} is a number; got {quote(value)}"]
         if spec.is_enum:
-            if value in self.vocabulary.enums.get(spec.type, {}):
+            if isinstance(value, str) and value in self.vocabulary.enums.get(spec.type, {}):
                 return []
-            return [f"{value!r} is not a value of {name}; use one of: {', '.join(self.vocabulary.ids(spec.type))}"]
-        return [] if isinstance(value, str) else [f"{name} is text; got {value!r}"]
+            return [f"{quote(value)} is not a value of {name}; use one of: {', '.join(self.vocabulary.ids(spec.type))}"]
+        return [] if isinstance(value, str) else [f"{name} is text; got {quote(value)}"]
 
     def _derive(self, rule: Rule, pattern: Pattern, scope: dict[str, str]) -> list[Problem]:
         fact_type = self.schema.types.get(pattern.fact_type)

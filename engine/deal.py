@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     ValidationError,
     ValidationInfo,
@@ -24,7 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dealcoach.engine import yamlsource
-from dealcoach.engine.problems import InputError, Path, Problem
+from dealcoach.engine.problems import InputError, Path, Problem, quote, shorten
 from dealcoach.engine.vocabulary import Vocabulary
 from dealcoach.engine.yamlsource import Document
 
@@ -39,7 +40,7 @@ def _term(enum: str) -> BeforeValidator:
             raise PydanticCustomError(
                 "term",
                 "{value} is not allowed; use one of: {allowed}",
-                {"value": repr(value), "allowed": vocabulary.allowed(enum)},
+                {"value": quote(value), "allowed": vocabulary.allowed(enum)},
             )
         return term
 
@@ -53,7 +54,7 @@ def _tristate(value: Any, info: ValidationInfo) -> bool | None:
     term = info.context["vocabulary"].normalise("tristate", value)
     if term is None:
         raise PydanticCustomError(
-            "tristate", "{value} is not allowed; use true, false or unknown", {"value": repr(value)}
+            "tristate", "{value} is not allowed; use true, false or unknown", {"value": quote(value)}
         )
     return {"true": True, "false": False}.get(term)
 
@@ -64,9 +65,17 @@ def Term(enum: str) -> Any:  # noqa: N802 - reads like a type in the model below
 
 TriState = Annotated[bool | None, BeforeValidator(_tristate)]
 Name = Annotated[str, Field(min_length=1)]
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+# Strict: a number is written as a number. `value: true`, `amount: yes` (YAML's true) or
+# `value: "3000000"` (a string) are refused rather than read as 1 or as a number.
+Amount = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
+Percent = Annotated[StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]
 Days = Annotated[StrictInt, Field(ge=0)]
+# Bounds (README, "Limits and exit codes"): the engine's work grows faster than linearly with the
+# people in a deal, so a deal far beyond any real one is refused instead of running for minutes.
+MAX_STAKEHOLDERS = 200
+MAX_COMPETITORS = 50
+MAX_NEEDS = 200
+MAX_SIGNALS = 100
 
 
 class _Model(BaseModel):
@@ -158,12 +167,12 @@ class Deal(_Model):
     budget: Budget = Budget()
     decision: Decision = Decision()
     position: Term("position") = "unknown"
-    competitors: list[Competitor] = []
+    competitors: Annotated[list[Competitor], Field(max_length=MAX_COMPETITORS)] = []
     info: Info = Info()
-    needs: list[Need] = []
-    stakeholders: list[Stakeholder] = []
+    needs: Annotated[list[Need], Field(max_length=MAX_NEEDS)] = []
+    stakeholders: Annotated[list[Stakeholder], Field(max_length=MAX_STAKEHOLDERS)] = []
     rep: Rep = Rep()
-    signals: list[Term("signal")] = []
+    signals: Annotated[list[Term("signal")], Field(max_length=MAX_SIGNALS)] = []
     days_in_stage: Days | None = None  # extension: how long the deal has sat in its stage
     offering: Term("offering") = "unknown"  # extension: what we sell, so advice uses words that fit it
     notes: Any = None
@@ -193,29 +202,39 @@ def load(source: str, vocabulary: Vocabulary, *, text: str | None = None) -> Dea
 
 def _reference_problems(document: Document) -> list[Problem]:
     """Names that must refer to a stakeholder: checked on the raw data, so that they are reported
-    together with any field errors rather than after the user has fixed those."""
+    together with any field errors rather than after the user has fixed those. Names compare as
+    the model stores them, trimmed; a name that is not text is the model's problem, not this one's."""
     data = document.data if isinstance(document.data, dict) else {}
     people = [p for p in _list(data.get("stakeholders")) if isinstance(p, dict)]
-    names = [p.get("name") for p in people]
-    known = ", ".join(dict.fromkeys(str(n) for n in names if n)) or "none are listed"
+    names = [_name(p.get("name")) for p in people]
+    known = ", ".join(dict.fromkeys(n for n in names if n)) or "none are listed"
     problems = []
-    seen: set[Any] = set()
+    seen: set[str] = set()
     for index, name in enumerate(names):
-        if isinstance(name, str) and name in seen:
+        if name and name in seen:
             problems.append(
-                document.problem(("stakeholders", index, "name"), f"{name!r} is listed twice; names must be unique")
+                document.problem(
+                    ("stakeholders", index, "name"), f"{quote(name)} is listed twice; names must be unique"
+                )
             )
-        seen.add(name)
+        seen.add(name or "")
     references = [(("stakeholders", i, "reports_to"), p.get("reports_to")) for i, p in enumerate(people)]
     references += [
         (("needs", i, "owner"), n.get("owner")) for i, n in enumerate(_list(data.get("needs"))) if isinstance(n, dict)
     ]
     for path, name in references:
-        if name is not None and name not in names:
+        if isinstance(name, str) and _name(name) not in seen:
             problems.append(
-                document.problem(path, f"{name!r} is not a stakeholder of this deal; stakeholders: {known}")
+                document.problem(
+                    path, f"{quote(name)} is not a stakeholder of this deal; stakeholders: {shorten(known, 200)}"
+                )
             )
     return problems
+
+
+def _name(value: Any) -> str | None:
+    """A name as the model keeps it (trimmed), or None for a value that is not text."""
+    return value.strip() if isinstance(value, str) else None
 
 
 def _list(value: Any) -> list[Any]:
@@ -230,8 +249,12 @@ def _describe(document: Document, error: dict[str, Any]) -> Problem:
     if kind == "missing":
         return document.problem(path, f"required key {path[-1]!r} is missing")
     message = error["msg"]
+    if kind == "too_long":
+        return document.problem(
+            path, f"{message[0].lower()}{message[1:]}; split the deal or leave out the least important"
+        )
     if kind not in ("term", "tristate"):
-        message = f"{message[0].lower()}{message[1:]}; got {error['input']!r}"
+        message = f"{message[0].lower()}{message[1:]}; got {quote(error['input'])}"
     return document.problem(path, message)
 
 

@@ -11,22 +11,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from dealcoach.engine import deal as deal_mod
 from dealcoach.engine import yamlsource
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.drill import Drill, Examiner, Scenario, Step, Verdict
 from dealcoach.engine.kb import KnowledgeBase
-from dealcoach.engine.storage import Answer, Session, Store, now
+from dealcoach.engine.problems import InputError, shorten
+from dealcoach.engine.storage import Answer, Session, SessionBusyError, StorageError, Store, now
 from dealcoach.engine.vocabulary import Lang
 
 NONE_WORDS = {"none", "no", "0", "无", "没有"}
 
 
-def spec_of(drill: Drill) -> dict[str, Any]:
-    """What the store keeps of a drill: the scenario and its starting deal, as plain data."""
+def spec_of(drill: Drill, layers: list[str] | None = None) -> dict[str, Any]:
+    """What the store keeps of a drill: the scenario and its starting deal, as plain data, and the
+    company layers it was played with (``--resume`` names them if they are missing)."""
     scenario = drill.scenario.model_dump(mode="json")
     scenario["deal"] = drill.deal.model_dump(mode="json", exclude_none=True)
-    return {"name": drill.name, "scenario": scenario}
+    return {"name": drill.name, "scenario": scenario, "layers": layers or []}
 
 
 def drill_from_spec(spec: dict[str, Any], kb: KnowledgeBase) -> Drill:
@@ -53,6 +57,8 @@ class Play:
     turns: list[Turn] = field(default_factory=list)
     session_id: int | None = None
     store: Store | None = None
+    unsaved: list[Answer] = field(default_factory=list)  # answered, not yet in the store (it failed)
+    storage_problem: str | None = None  # why the last attempt to save failed
 
     @classmethod
     def begin(cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None) -> Play:
@@ -60,13 +66,36 @@ class Play:
 
     @classmethod
     def resume(cls, kb: KnowledgeBase, session: Session, store: Store, examiner: Examiner | None = None) -> Play:
-        """Rebuild a session by replaying its stored answers (no feedback is shown for them)."""
-        drill = drill_from_spec(session.spec, kb)
-        play = cls.begin(kb, drill, session.lang, examiner)  # type: ignore[arg-type]
-        for stored in session.answers:
-            play._apply(stored.answer)
+        """Rebuild a session by replaying its stored answers (no feedback is shown for them), after
+        claiming it for this process (:class:`SessionBusyError` if another has it open). A session
+        that cannot be replayed is a :class:`StorageError` that says why, and which layers it used."""
+        store.claim(session.id)
+        layers = session.spec.get("layers") or []
+        needs = f"; it was started with {' '.join(f'--kb {d}' for d in layers)}" if layers else ""
+        try:
+            drill = drill_from_spec(session.spec, kb)
+            play = cls.begin(kb, drill, session.lang, examiner)  # type: ignore[arg-type]
+            for stored in session.answers:
+                play._replay(stored)
+        except (InputError, ValidationError, KeyError, TypeError, ValueError, IndexError) as err:
+            detail = "; ".join(map(str, err.problems)) if isinstance(err, InputError) else str(err)
+            if isinstance(err, KeyError):
+                detail = f"the stored drill has no {err}"
+            raise StorageError(f"session {session.id} cannot be resumed: {shorten(detail, 300)}{needs}") from None
         play.session_id, play.store = session.id, store
         return play
+
+    def _replay(self, stored: Answer) -> None:
+        if self.step is None:
+            raise ValueError(f"an answer is stored for step {stored.position + 1}, after the drill's last step")
+        allowed = {choice for choice, _ in self.choices()}
+        if (
+            not isinstance(stored.answer, list)
+            or not set(stored.answer) <= allowed
+            or (not stored.answer and self.step.kind != "diagnose")
+        ):
+            raise ValueError(f"the stored answer {stored.answer!r} to step {stored.position + 1} matches no option")
+        self._apply(stored.answer)
 
     @property
     def finished(self) -> bool:
@@ -115,13 +144,28 @@ class Play:
         step = self.step
         verdict, changes = self._apply(answer)
         if self.store is not None and self.session_id is not None:
-            self.store.record(
-                self.session_id,
-                Answer(len(self.turns) - 1, step.id, answer, verdict.score, verdict.max_score, verdict.concepts, now()),
+            self.unsaved.append(
+                Answer(len(self.turns) - 1, step.id, answer, verdict.score, verdict.max_score, verdict.concepts, now())
             )
+            self.save()
+        return verdict, changes
+
+    def save(self) -> None:
+        """Store every answer not stored yet, in order. A storage failure (a full disk) keeps them
+        here and says why in ``storage_problem``; the next answer tries again. Another process
+        taking the session over is not retried: :class:`SessionBusyError` stops the drill."""
+        assert self.store is not None and self.session_id is not None
+        try:
+            while self.unsaved:
+                self.store.record(self.session_id, self.unsaved[0])
+                self.unsaved.pop(0)
             if self.finished:
                 self.store.finish(self.session_id)
-        return verdict, changes
+            self.storage_problem = None
+        except SessionBusyError:
+            raise
+        except StorageError as err:
+            self.storage_problem = str(err)
 
     def _apply(self, answer: list[str]) -> tuple[Verdict, list[str]]:
         assert self.step is not None

@@ -14,10 +14,63 @@ import click
 
 from dealcoach.engine.drillsession import Play
 from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
+from dealcoach.engine.problems import InputError
+from dealcoach.engine.storage import SessionBusyError
 from dealcoach.engine.templating import wrap
 
 
 def play(session: Play, lines: Iterator[str] | None) -> None:
+    """The whole drill. Ctrl-C at any point (at a prompt, or while piped answers are read) exits 130
+    with what was saved; another process taking the session over exits 2 with what was not."""
+    try:
+        _play_and_release(session, lines)
+    except KeyboardInterrupt:
+        click.echo("")
+        _stop(session, INTERRUPTED)
+    except SessionBusyError as err:
+        click.echo(f"dealcoach: {err}", err=True)
+        _stop(session, INVALID_INPUT)
+    except InputError as err:  # a company layer's template failed on the drill's deal
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        _stop(session, INVALID_INPUT)
+    if session.unsaved:
+        _stop(session, INVALID_INPUT)
+
+
+def _play_and_release(session: Play, lines: Iterator[str] | None) -> None:
+    try:
+        _play(session, lines)
+    finally:
+        if session.store is not None and session.session_id is not None:
+            session.store.release(session.session_id)
+
+
+def _stop(session: Play, code: int) -> None:
+    """Say what is saved (and, if the store failed, the answers it could not keep), then exit."""
+    click.echo(_progress(session), err=bool(session.unsaved))
+    sys.exit(INVALID_INPUT if session.unsaved else code)
+
+
+def _progress(session: Play) -> str:
+    zh = session.lang == "zh"
+    if not session.unsaved:
+        return "进度已保存，用 --resume 继续。" if zh else "Progress saved; continue with --resume."
+    lines = "\n".join(",".join(a.answer) or "none" for a in session.unsaved)
+    if zh:
+        head = (
+            f"有 {len(session.unsaved)} 个答案没能保存（{session.storage_problem}）。"
+            "数据库恢复后，把下面几行存成文件，用 --resume --answers 文件 继续："
+        )
+    else:
+        head = (
+            f"{len(session.unsaved)} answer(s) could not be saved ({session.storage_problem}). Once the database "
+            "works again, put these lines in a file and continue with --resume --answers FILE:"
+        )
+    return f"{head}\n{lines}"
+
+
+def _play(session: Play, lines: Iterator[str] | None) -> None:
     zh = session.lang == "zh"
     scenario = session.drill.scenario
     click.echo(scenario.title(session.lang))
@@ -52,12 +105,19 @@ def _step(session: Play, lines: Iterator[str] | None) -> None:
     for number, (_, text) in enumerate(session.choices(), start=1):
         click.echo(wrap(text, 80, "      ", f"  {number}. "))
     while True:
-        raw = _read(lines, zh)
+        raw = _read(session, lines)
         parsed = session.parse(raw)
         if isinstance(parsed, list):
             break
         click.echo(f"  {parsed}")
     verdict, changes = session.answer(parsed)
+    if session.storage_problem:
+        note = (
+            f"  答案暂未保存（{session.storage_problem}）；下一步会再试。"
+            if zh
+            else f"  Not saved yet ({session.storage_problem}); kept, and saved with your next answer."
+        )
+        click.echo(note, err=True)
     click.echo(f"  {'得分' if zh else 'Score'} {verdict.score:g}/{verdict.max_score:g}")
     for line in verdict.feedback:
         click.echo(wrap(line, 80, "    ", "  "))
@@ -65,20 +125,20 @@ def _step(session: Play, lines: Iterator[str] | None) -> None:
         click.echo(wrap(("后果：" if zh else "Consequence: ") + change, 80, "    ", "  "))
 
 
-def _read(lines: Iterator[str] | None, zh: bool) -> str:
-    saved = "进度已保存，用 --resume 继续。" if zh else "Progress saved; continue with --resume."
+def _read(session: Play, lines: Iterator[str] | None) -> str:
+    zh = session.lang == "zh"
     if lines is None:
         try:
             return click.prompt(">", prompt_suffix=" ", default="", show_default=False)
         except click.exceptions.Abort:
-            click.echo("")
-            click.echo(saved)
-            sys.exit(INTERRUPTED)
+            raise KeyboardInterrupt from None  # Ctrl-C or Ctrl-D at the prompt: stop, saying what is saved
     raw = next(lines, None)
     if raw is None:
-        click.echo(
-            ("答案用完了，演练还没结束。" if zh else "The answers ran out before the end of the drill. ") + saved
-        )
+        ran_out = "答案用完了，演练还没结束。" if zh else "The answers ran out before the end of the drill. "
+        if session.unsaved:
+            click.echo(ran_out.rstrip())
+            _stop(session, INVALID_INPUT)
+        click.echo(ran_out + _progress(session))
         sys.exit(INVALID_INPUT)
     click.echo(f"> {raw}")
     return raw

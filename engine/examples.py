@@ -86,7 +86,10 @@ def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
         return Result(rule, kind, index, "the rule did not fire: " + "; ".join(line.strip() for line in reasons))
     if rule.derives:
         return Result(rule, kind, index, None)
-    given = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang)]
+    try:
+        given = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang)]
+    except InputError as err:  # a template that fails on the example deal fails the example
+        return Result(rule, kind, index, "; ".join(str(p) for p in err.problems))
     advice = [a for a in given if a.rule == rule.id or rule.id in a.folded]  # folded: listed under its topic
     named = [a.stakeholders if a.rule == rule.id else a.folded[rule.id] for a in advice]
     if wanted is not None and wanted not in named:

@@ -157,6 +157,8 @@ class Schema:
 
     def add_derived(self, document: Document, vocabulary: Vocabulary) -> None:
         """Declare the derived fact types of one ``derived.yaml``, registering their labels."""
+        if not isinstance(document.data or {}, dict):
+            raise InputError([document.problem((), "derived.yaml is a mapping of fact type: {fields: ...}")])
         problems = []
         for name, raw in (document.data or {}).items():
             try:

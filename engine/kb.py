@@ -9,6 +9,7 @@ one :class:`InputError` listing every problem, so a trainer sees them all at onc
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from dealcoach.engine import claims, lint, strata, templating
+from dealcoach.engine import claims, lint, strata, templating, yamlsource
 from dealcoach.engine.compiler import Checker
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.facts import Schema
@@ -37,6 +38,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 Reader = Callable[..., Document]
 M = TypeVar("M", bound=BaseModel)
 MAX_RULE_FILE_BYTES = 1_000_000
+MAX_RULE_FILES = 500  # per layer (README, "Limits and exit codes")
+MAX_RULES_PER_LAYER = 2_000
 
 
 def builtin_dir() -> Path:
@@ -95,6 +98,8 @@ class KnowledgeBase:
     knowledge_only: dict[str, str] = field(default_factory=dict)  # concept id -> why no rule cites it
     topics: dict[str, str] = field(default_factory=dict)  # concept id prefix (R, A, ...) -> "English / 中文"
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
+    skip_invalid: bool = False  # leave out a rule whose template fails on a deal (kb.failed says which)
+    failed: list[Problem] = field(default_factory=list)
     claims: list[claims.Claim] = field(default_factory=list)  # what a template may say only after testing
 
     @property
@@ -102,11 +107,12 @@ class KnowledgeBase:
         return {r.id: r for r in self.rules}
 
     def template(self, rule: Rule, kind: str, lang: Lang) -> Template | None:
-        """The compiled advice or because template; compiled on first use, as most never render."""
+        """The compiled advice or because template; compiled on first use, as most never render.
+        :class:`templating.TemplateRenderError` if it cannot be compiled (within the sandbox's budget)."""
         key = (rule.id, kind, lang)
         if key not in self.templates:
             text = getattr(rule.model, kind)
-            self.templates[key] = None if text is None else self.env.from_string(getattr(text, lang))
+            self.templates[key] = None if text is None else templating.compile_template(self.env, getattr(text, lang))
         return self.templates[key]
 
 
@@ -164,8 +170,10 @@ def load(
         ranking=ranking,
         knowledge_only=knowledge_only,
         topics=topics,
+        skip_invalid=skip_invalid,
         claims=claim_list,
     )
+    fatal += _check_layouts(kb)
     key = cache.key(_files(layers))
     if recheck or fatal or rule_problems or not cache.passed(key):
         rule_problems += _check(kb)
@@ -306,7 +314,13 @@ def _rules(
         report = LayerReport(layer)
         reports.append(report)
         seen_here: dict[str, Rule] = {}
-        for path in sorted((layer / "rules").rglob("*.yaml")) if (layer / "rules").is_dir() else []:
+        files = sorted((layer / "rules").rglob("*.yaml")) if (layer / "rules").is_dir() else []
+        if len(files) > MAX_RULE_FILES:
+            problems.append(
+                Problem(str(layer / "rules"), message=f"more than {MAX_RULE_FILES} rule files in one layer")
+            )
+            files = []
+        for path in files:
             try:
                 document = read(str(path), max_bytes=MAX_RULE_FILE_BYTES)
             except InputError as err:
@@ -334,15 +348,26 @@ def _rules(
                 (report.overridden if rule.id in by_id else report.added).append(rule.id)
                 by_id[rule.id] = rule
                 origin[rule.id] = layer
+        if len(seen_here) > MAX_RULES_PER_LAYER:
+            message = f"{len(seen_here)} rules in one layer; at most {MAX_RULES_PER_LAYER}"
+            problems.append(Problem(str(layer / "rules"), message=message))
         for rule_id in report.disabled:
             by_id.pop(rule_id, None)
             origin.pop(rule_id, None)
     return sorted(by_id.values(), key=lambda r: r.id), origin, reports
 
 
+LAYER_FILES = ("vocabulary.yaml", "derived.yaml", "concepts.yaml", "assessment.yaml", "knowledge-only.yaml")
+
+
 def _files(layers: Iterable[Path]) -> list[Path]:
-    """Every file of every layer, in a fixed order: what the cache key is made of."""
-    return [f for layer in layers if layer.is_dir() for f in sorted(layer.rglob("*")) if f.is_file()]
+    """The files the loader reads, in a fixed order: what the cache key is made of. Nothing else in
+    a layer's folder (a data dump, a FIFO) is read or even looked at."""
+    found = []
+    for layer in (layer for layer in layers if layer.is_dir()):
+        found += [layer / name for name in LAYER_FILES]
+        found += sorted((layer / "rules").rglob("*.yaml")) + sorted((layer / "templates").rglob("*"))
+    return [f for f in found if f.is_file()]
 
 
 def _check(kb: KnowledgeBase) -> list[Problem]:
@@ -390,6 +415,43 @@ def _check_source(kb: KnowledgeBase, rule: Rule) -> list[Problem]:
         message = "only a rule applying a concept beyond the material (X1, X2, ...) cites a method"
         return [rule.problem(("source", "method"), message)]
     return []
+
+
+LAYOUTS = ("report.text.j2", "report.md.j2")
+LAYOUT_SCOPE: dict[str, list[str] | None] = {
+    name: None
+    for name in (
+        "lang",
+        "deal",
+        "top",
+        "groups",
+        "explain",
+        "total",
+        "hidden",
+        "assessment",
+        "width",
+        "color",
+        "keep_whole",
+    )
+}
+
+
+def _check_layouts(kb: KnowledgeBase) -> list[Problem]:
+    """A layer's report layouts are templates like any rule's: checked when the layer loads, so a
+    syntax error or an unknown name is a located problem, not a traceback on the first advice."""
+    problems = []
+    for path in (layer / "templates" / name for layer in kb.layers for name in LAYOUTS):
+        if not path.exists():
+            continue
+        try:
+            source = yamlsource.read_text(str(path), max_bytes=templating.MAX_LAYOUT_BYTES, regular=True)
+        except InputError as err:
+            problems += err.problems
+            continue
+        for message in templating.check(kb.env, source, [LAYOUT_SCOPE], nested_loops=True, owner="a report layout"):
+            line = re.search(r"on line (\d+)", message)
+            problems.append(Problem(str(path), int(line.group(1)) if line else 0, 1 if line else 0, message=message))
+    return problems
 
 
 def _check_templates(kb: KnowledgeBase, rule: Rule) -> list[Problem]:

@@ -61,7 +61,7 @@ class Cache:
 
     def load(self, source: str, *, max_bytes: int = yamlsource.MAX_BYTES) -> Document:
         """``yamlsource.load``, from the cache when this exact text was parsed before."""
-        text = yamlsource.read_text(source, max_bytes=max_bytes)
+        text = yamlsource.read_text(source, max_bytes=max_bytes, regular=True)
         path = self._path(hashlib.sha256(self.salt + text.encode()).hexdigest(), ".marshal")
         if path is not None and path.is_file():
             try:
@@ -74,9 +74,15 @@ class Cache:
         return document
 
     def key(self, files: Iterable[Path]) -> str:
+        """The files' names and contents, hashed; nothing is read when the cache is off. A file too
+        large for the loader counts by size and time: the loader refuses it anyway."""
+        if self.directory is None:
+            return ""
         digest = hashlib.sha256(self.salt)
         for file in files:
-            digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
+            info = file.stat()
+            content = file.read_bytes() if info.st_size <= yamlsource.MAX_BYTES else repr(info).encode()
+            digest.update(str(file).encode() + b"\0" + content + b"\0")
         return digest.hexdigest()
 
     def passed(self, key: str) -> bool:

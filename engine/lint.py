@@ -60,6 +60,8 @@ def _finite(spec: FieldSpec, fact_type: str, field_name: str, vocabulary: Vocabu
 def _narrow(domain: _Domain, test: FieldTest, spec: FieldSpec) -> None:
     op = effective_op(test, spec)
     value = tuple(literal(v, spec) for v in test.value) if isinstance(test.value, tuple) else literal(test.value, spec)
+    if not _hashable(value):
+        return  # a list or mapping where a value belongs: the rule check reports it
     if spec.many:
         if op == "has":
             domain.required.add(value)
@@ -101,7 +103,7 @@ def _contradictions(rule: Rule, branch: Branch, schema: Schema, vocabulary: Voca
             key = (owner, test.field)
             finite = _finite(spec, pattern.fact_type, test.field, vocabulary)
             values = test.value if isinstance(test.value, tuple) else (test.value,)
-            if finite is not None and test.op != "known" and not {literal(v, spec) for v in values} <= finite:
+            if finite is not None and test.op != "known" and not all(_member(literal(v, spec), finite) for v in values):
                 continue  # a value outside the field's domain: the rule check reports it
             domain = domains.setdefault(key, _Domain(finite))
             was_empty = domain.empty()
@@ -116,6 +118,20 @@ def _contradictions(rule: Rule, branch: Branch, schema: Schema, vocabulary: Voca
                     )
                 )
     return problems
+
+
+def _member(value: Any, domain: set[Any]) -> bool:
+    """``value in domain``, false for a value that cannot be in a set (a list where a rule's author
+    wrote ``[[accept]]``): the rule check reports that value."""
+    return _hashable(value) and value in domain
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _where(rule: Rule, test: FieldTest) -> str:

@@ -7,10 +7,37 @@ one error per run.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 Path = tuple[str | int, ...]
+QUOTE_CHARS = 60  # the longest value a message repeats back
+MESSAGE_CHARS = 1_000  # a message longer than this is cut: one line, readable, whatever the file held
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a message quotes what the user wrote, but a
+    4,000-digit number or a megabyte of text would bury the message (and an integer of more than
+    4,300 digits cannot even be turned into text)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        text = "a number too long to show"
+    return shorten(text, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    """Control characters (a newline in a key, an escape sequence) shown escaped, so that every
+    problem stays one line on the terminal and in a log, and cannot redraw the screen."""
+    if all(unicodedata.category(ch) != "Cc" for ch in text):
+        return text
+    return "".join(ch.encode("unicode_escape").decode() if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def format_path(path: Path) -> str:
@@ -38,7 +65,8 @@ class Problem:
         if self.line:
             where += f":{self.line}:{self.column}"
         what = f"{self.path}: {self.message}" if self.path else self.message
-        return f"{where}: {what}"
+        text = one_line(f"{where}: {what}")
+        return shorten(text, MESSAGE_CHARS)
 
 
 class InputError(Exception):

@@ -8,12 +8,15 @@ deal-level ``assessment`` added next to ``advice`` as the contract allows.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from dealcoach.engine import templating
 from dealcoach.engine.advice import CATEGORIES, SCHEMA_ID, Advice
 from dealcoach.engine.assessment import Assessment
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.problems import InputError, Problem, quote
 from dealcoach.engine.runner import Outcome
 from dealcoach.engine.templating import layout_environment, markdown_text, terminal_safe, terminal_text
 from dealcoach.engine.vocabulary import Lang
@@ -102,8 +105,8 @@ def render(
     groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
     markdown = fmt == "markdown"
     safe = (lambda value: value) if markdown else terminal_safe
-    template = layout_environment(kb.env, fmt).get_template("report.md.j2" if markdown else "report.text.j2")
-    return template.render(
+    name = "report.md.j2" if markdown else "report.text.j2"
+    context = dict(
         lang=lang,
         deal=safe(deal.model_dump()),
         top=safe(top),
@@ -116,3 +119,16 @@ def render(
         color=color and not markdown,
         keep_whole=safe([person.name for person in deal.stakeholders]),
     )
+    try:  # a company's layout can fail or run away on this deal: its problem, located, not a crash
+        template = templating.load_template(layout_environment(kb.env, fmt), name)
+        return templating.render(template, context, templating.MAX_REPORT_CHARS)
+    except templating.TemplateRenderError as err:
+        file, line = str(_layout_path(kb, name)), err.line
+        message = f"the report layout failed on the deal {quote(deal.name)}: {err}"
+        raise InputError([Problem(file, line, 1 if line else 0, message=message)]) from None
+
+
+def _layout_path(kb: KnowledgeBase, name: str) -> Path:
+    """The layout in use: the last layer that has one (layers are searched latest first)."""
+    found = [layer / "templates" / name for layer in kb.layers if (layer / "templates" / name).is_file()]
+    return found[-1] if found else Path(name)

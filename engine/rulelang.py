@@ -35,6 +35,7 @@ COUNT_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte")
 BINDING = re.compile(r"^[a-z][a-z0-9_]*$")
 REFERENCE = re.compile(r"^\$([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
 RULE_ID = r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$"
+MAX_BRANCHES = 32  # the most conjunctions the alternatives of one rule may expand to (README, "Limits")
 RESERVED_BINDINGS = {"deal", "lang", "loop", "true", "false", "none"}
 
 
@@ -293,6 +294,16 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def branch_count(conditions: list[Condition]) -> int:
+    """How many conjunctions :func:`expand` would make, counted without making them: each is
+    compiled into the engine, so a few nested ``any`` could otherwise cost minutes on every run."""
+    total = 1
+    for condition in conditions:
+        if isinstance(condition, Alternatives):
+            total *= sum(branch_count(branch) for branch in condition.branches)
+    return total
+
+
 def expand(conditions: list[Condition]) -> list[list[Pattern | Negation | Count]]:
     """Distribute alternatives: ``[a, any[b, c]]`` -> ``[[a, b], [a, c]]``."""
     options: list[list[list[Pattern | Negation | Count]]] = []
@@ -329,6 +340,12 @@ def parse_file(document: Document) -> tuple[list[Rule], list[Problem]]:
         derive = [parser.pattern({t: v}, ("derive",)) for t, v in (model.derive or {}).items()]
         problems += parser.problems
         if parser.problems:
+            continue
+        if branch_count(conditions) > MAX_BRANCHES:
+            message = (
+                f"the 'any' alternatives expand to {branch_count(conditions)} combinations; at most {MAX_BRANCHES}"
+            )
+            problems.append(document.problem(path + ("when",), f"rule {model.id}: {message}", model.id))
             continue
         branches = [Branch(i, flat) for i, flat in enumerate(expand(conditions))]
         rules.append(Rule(model, branches, [p for p in derive if p], document.file, path, document))

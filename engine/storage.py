@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,12 +58,28 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN source TEXT;
     CREATE INDEX sessions_by_trainee ON sessions (trainee, drill, finished_at);
     """,
+    # 3: which process has a session open, so that two cannot answer the same step
+    """
+    CREATE TABLE claims (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        since TEXT NOT NULL,
+        heartbeat REAL NOT NULL
+    );
+    """,
 )
+TABLES = {"sessions", "answers", "claims"}
+STALE_CLAIM_SECONDS = 30 * 60  # a claim from another machine, untouched this long, is abandoned
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class StorageError(Exception):
-    """The database cannot be used (unreadable, or made by a newer dealcoach)."""
+    """The database cannot be used (unreadable, damaged, full, or made by a newer dealcoach)."""
+
+
+class SessionBusyError(StorageError):
+    """Another process has the session open: answering here too would mix two runs' answers."""
 
 
 def default_path() -> Path:
@@ -69,6 +87,20 @@ def default_path() -> Path:
     if os.environ.get(DB_ENV):
         return Path(os.environ[DB_ENV])
     return data_dir() / "drills.sqlite3"
+
+
+def _alive(host: str, pid: int, heartbeat: float) -> bool:
+    """Whether a claim's process may still be answering: on this machine, whether the process
+    exists; on another (a shared folder), whether it wrote within :data:`STALE_CLAIM_SECONDS`."""
+    if host != socket.gethostname() or sys.platform == "win32":  # Windows: os.kill(pid, 0) is Ctrl-C
+        return time.time() - heartbeat < STALE_CLAIM_SECONDS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def now() -> str:
@@ -100,17 +132,46 @@ class Session:
 
 
 class Store:
-    def __init__(self, path: Path):
+    """The drill database. ``readonly`` opens it for reading only (``drill report`` on a database
+    the user may not write): no journal switch, no migration, and it must already be current."""
+
+    def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
+        self.owner = (socket.gethostname(), os.getpid())
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
-            self._use_wal()
-            self._migrate()
+            if readonly:
+                self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                self._check_version()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
+                self._use_wal()
+                self._migrate()
+            self._check_tables()
         except sqlite3.DatabaseError as err:
             raise StorageError(f"{path}: cannot use this file as the drill database ({err})") from None
         except OSError as err:
             raise StorageError(f"{path}: {err.strerror or err}") from None
+
+    def _check_version(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            newer = "a newer" if version > SCHEMA_VERSION else "an older"
+            raise StorageError(
+                f"{self.path} was written by {newer} dealcoach (schema {version}, this one knows {SCHEMA_VERSION}) "
+                "and cannot be changed here; open it once with write access to bring it up to date"
+            )
+
+    def _check_tables(self) -> None:
+        """A file whose version says "drill database" but whose tables are gone is damaged: say so now,
+        not with "no such table" halfway through a drill."""
+        found = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = sorted(TABLES - found)
+        if missing:
+            raise StorageError(
+                f"{self.path}: the drill database is damaged (table {', '.join(missing)} missing); "
+                "move the file away to start a new one"
+            )
 
     def _use_wal(self) -> None:
         """Switch to write-ahead logging, so drills can write side by side. The switch needs the
@@ -132,9 +193,20 @@ class Store:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A write transaction whose failure (a full disk, a read-only or damaged file) is a
+        :class:`StorageError` saying what could not be saved."""
+        try:
+            with self._transaction() as db:
+                yield db
+        except sqlite3.Error as err:
+            raise StorageError(f"{self.path}: could not save {what}: {err}") from None
 
     def _migrate(self) -> None:
         with self._transaction() as db:
@@ -150,16 +222,53 @@ class Store:
                 db.execute(f"PRAGMA user_version = {number + 1}")
 
     def start(self, trainee: str, drill: str, lang: str, spec: dict[str, Any], source: str | None = None) -> int:
-        with self._transaction() as db:
+        """A new session, claimed by this process."""
+        with self._writing("the new session") as db:
             cursor = db.execute(
                 "INSERT INTO sessions (trainee, drill, lang, spec, started_at, source) VALUES (?, ?, ?, ?, ?, ?)",
                 (trainee, drill, lang, json.dumps(spec, ensure_ascii=False), now(), source),
             )
-            return int(cursor.lastrowid or 0)
+            session_id = int(cursor.lastrowid or 0)
+            self._claim(db, session_id)
+            return session_id
+
+    def claim(self, session_id: int) -> None:
+        """Make this process the one that answers ``session_id``; :class:`SessionBusyError` if another
+        live process has it open. A claim whose process has died is taken over."""
+        with self._writing("the session's claim") as db:
+            self._claim(db, session_id)
+
+    def _claim(self, db: sqlite3.Connection, session_id: int) -> None:
+        row = db.execute(
+            "SELECT host, pid, since, heartbeat FROM claims WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if row and (row[0], row[1]) != self.owner and _alive(row[0], row[1], row[3]):
+            raise SessionBusyError(
+                f"session {session_id} is open in another dealcoach (process {row[1]} on {row[0]}, since {row[2]}); "
+                "finish or stop it there, then resume here"
+            )
+        if not row or (row[0], row[1]) != self.owner:
+            db.execute(
+                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)", (session_id, *self.owner, now(), time.time())
+            )
+        else:
+            db.execute("UPDATE claims SET heartbeat = ? WHERE session_id = ?", (time.time(), session_id))
+
+    def release(self, session_id: int) -> None:
+        """Let another process open the session (when a drill stops, however it stops). Best effort:
+        a claim that cannot be removed is abandoned, and taken over once its process has gone."""
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "DELETE FROM claims WHERE session_id = ? AND host = ? AND pid = ?", (session_id, *self.owner)
+                )
+        except sqlite3.Error:
+            pass
 
     def record(self, session_id: int, answer: Answer) -> None:
-        """Store one answer; committed before this returns."""
-        with self._transaction() as db:
+        """Store one answer; committed before this returns. The session must still be this process's."""
+        with self._writing(f"the answer to step {answer.position + 1}") as db:
+            self._claim(db, session_id)
             db.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -175,8 +284,9 @@ class Store:
             )
 
     def finish(self, session_id: int) -> None:
-        with self._transaction() as db:
+        with self._writing("the end of the session") as db:
             db.execute("UPDATE sessions SET finished_at = ? WHERE id = ?", (now(), session_id))
+            db.execute("DELETE FROM claims WHERE session_id = ?", (session_id,))
 
     def unfinished(self, trainee: str, drill: str | None) -> Session | None:
         """The trainee's most recent session that has not finished (of this drill, if given)."""
@@ -185,10 +295,27 @@ class Store:
         if drill:
             query += " AND drill = ?"
             params.append(drill)
-        row = self.db.execute(query + " ORDER BY id DESC LIMIT 1", params).fetchone()
+        with self._reading("the sessions"):
+            row = self.db.execute(query + " ORDER BY id DESC LIMIT 1", params).fetchone()
         return self.session(row[0]) if row else None
 
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Reads whose failure (damaged pages, a row that is not what this code wrote) is a
+        :class:`StorageError` naming the database and what could not be read."""
+        try:
+            yield
+        except (sqlite3.Error, ValueError, TypeError, IndexError) as err:  # json.JSONDecodeError is a ValueError
+            raise StorageError(
+                f"{self.path}: the drill database is damaged: cannot read {what} ({err}); "
+                "move the file away to start a new one"
+            ) from None
+
     def session(self, session_id: int) -> Session:
+        with self._reading(f"session {session_id}"):
+            return self._session(session_id)
+
+    def _session(self, session_id: int) -> Session:
         row = self.db.execute(
             "SELECT id, trainee, drill, lang, spec, started_at, finished_at, source FROM sessions WHERE id = ?",
             (session_id,),
@@ -207,7 +334,9 @@ class Store:
         query, params = "SELECT id FROM sessions", []
         if trainee:
             query, params = query + " WHERE trainee = ?", [trainee]
-        return [self.session(r[0]) for r in self.db.execute(query + " ORDER BY id", params).fetchall()]
+        with self._reading("the sessions"):
+            ids = [r[0] for r in self.db.execute(query + " ORDER BY id", params).fetchall()]
+        return [self.session(i) for i in ids]
 
     def close(self) -> None:
         self.db.close()
