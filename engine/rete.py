@@ -49,7 +49,7 @@ from experta.matchers.rete.nodes import (
     OrdinaryMatchNode,
     WhereNode,
 )
-from experta.matchers.rete.token import Token, TokenInfo
+from experta.matchers.rete.token import Token
 from experta.matchers.rete.utils import extract_facts, prepare_rule
 
 from dealcoach.engine.compat import Fact
@@ -182,8 +182,8 @@ class _MatchNode(OrdinaryMatchNode):
     """experta's join, without the copies: memories keep each token's context as a dict too."""
 
     def _reset(self) -> None:
-        self.left_memory: list[tuple[TokenInfo, set[Fact], dict]] = []
-        self.right_memory: list[tuple[TokenInfo, set[Fact], dict]] = []
+        self.left_memory: list[tuple[set[Fact], dict]] = []
+        self.right_memory: list[tuple[set[Fact], dict]] = []
 
     def activate_left(self, token: Token) -> None:
         self._join(token, self.left_memory, self.right_memory, is_left=True)
@@ -192,23 +192,24 @@ class _MatchNode(OrdinaryMatchNode):
         self._join(token, self.right_memory, self.left_memory, is_left=False)
 
     def _join(self, token: Token, memory: list, others: list, *, is_left: bool) -> None:
-        context = token.context
+        """Remembers or forgets the token (compared by value, as experta's frozen ``TokenInfo``
+        compares, without freezing every token), then joins it with the other side's memory."""
+        data, context = token.data, token.context
         if token.tag is VALID:
-            memory.append((TokenInfo(token.data, context), token.data, context))
+            memory.append((data, context))
         else:
-            info = TokenInfo(token.data, context)
             with suppress(StopIteration):
-                memory.pop(next(i for i, entry in enumerate(memory) if entry[0] == info))
+                memory.pop(next(i for i, entry in enumerate(memory) if entry[0] == data and entry[1] == context))
         same = self.matcher
         mine = {k: v for k, v in context.items() if isinstance(k, str)}
-        for _, other_data, other_context in others:
+        for other_data, other_context in others:
             if not (same(context, other_context) if is_left else same(other_context, context)):
                 continue
             joined = dict(mine)
             for key, value in other_context.items():
                 if not isinstance(key, tuple):  # negated values are not needed any further
                     joined[key] = value
-            new = _token(token.tag, token.data | other_data, joined)
+            new = _token(token.tag, data | other_data, joined)
             for child in self.children:
                 child.callback(new)
 
@@ -229,8 +230,10 @@ class _ConflictSet(ConflictSetNode):
 
     def activate(self, token: Token) -> None:
         self.reached[self] = None
-        info = TokenInfo(token.data, token.context)
-        activation = Activation(self.rule, info.data, {k: v for k, v in token.context.items() if isinstance(k, str)})
+        # A node is reached by one path of the network, where the context is a function of the
+        # facts matched: the facts alone identify a token (experta freezes both, at every token).
+        info = frozenset(token.data)
+        activation = Activation(self.rule, info, {k: v for k, v in token.context.items() if isinstance(k, str)})
         if token.tag is VALID:
             if info not in self.memory:
                 self.memory.add(info)
