@@ -12,7 +12,8 @@ contexts, which ``engine.rete`` makes the common case.
 Among activations equal on that key (different rules on the very same facts) experta fires them in
 the order the matcher reported them, which its stock matcher takes from sets hashed by object
 identity: not even two runs of experta agree. Both strategies here break that tie by the rule's
-name (the compiler names each rule branch), so the firing order is defined, and
+name (the compiler names each rule branch) and the facts bound to each name, so the firing order
+is defined, and
 ``tests/test_matcher.py`` can compare it exactly with experta's matcher under
 :class:`TieBrokenDepthStrategy`.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from dealcoach.engine.compat import Activation, Strategy
+from dealcoach.engine.compat import Activation, Fact, Strategy
 from dealcoach.engine.compat import DepthStrategy as ExpertaDepthStrategy
 
 
@@ -47,18 +48,21 @@ class DepthStrategy(Strategy):
                 if candidate is activation or candidate == activation:
                     del activations[index + offset]
                     break
-        for activation in sorted(added, key=rule_name):
+        for activation in sorted(added, key=tie_break):
             activation.key = depth_key(activation)
             bisect.insort(activations, activation)
 
 
-def rule_name(activation: Activation) -> str:
-    """The tie-break among equal keys: the compiled rule branch's name (``r12_0``)."""
-    return activation.rule.__name__
+def tie_break(activation: Activation) -> tuple[str, list[tuple[str, int]]]:
+    """The order among equal keys: the compiled rule branch's name (``r12_0``), then which fact
+    each name is bound to (one rule on the same facts bound the other way round, ``eb`` and ``tg``
+    swapped, is a tie too)."""
+    bound = sorted((name, value["__factid__"]) for name, value in activation.context.items() if isinstance(value, Fact))
+    return activation.rule.__name__, bound
 
 
 class TieBrokenDepthStrategy(ExpertaDepthStrategy):
-    """experta's own DepthStrategy, its ties broken by rule name: the reference for the tests."""
+    """experta's own DepthStrategy, its ties broken as ours are: the reference for the tests."""
 
     def _update_agenda(self, agenda: Any, added: list[Activation], removed: list[Activation]) -> None:
-        super()._update_agenda(agenda, sorted(added, key=rule_name), removed)
+        super()._update_agenda(agenda, sorted(added, key=tie_break), removed)

@@ -14,8 +14,8 @@ to the tests themselves:
   though only the few that were reached can have any;
 * a fact is tested against every constant any rule compares its fields with (one test per role
   value, per attitude, ...), where a lookup by the fact's value finds the few that can pass;
-* join memories and conflict sets freeze every token they see (``TokenInfo``: a frozenset of the
-  facts and one of the context) to find it again, where the facts themselves identify it;
+* join memories freeze every token they see (``TokenInfo``: a frozenset of the facts and one of
+  the context) to find it again, where comparing the token's own set and dict finds the same;
 * building the network, experta rewrites every rule into normal form, which ours already are.
 
 ``TypeIndexedMatcher`` builds experta's own network, then routes facts by type at the root,
@@ -56,7 +56,7 @@ from experta.matchers.rete.nodes import (
     OrdinaryMatchNode,
     WhereNode,
 )
-from experta.matchers.rete.token import Token
+from experta.matchers.rete.token import Token, TokenInfo
 from experta.matchers.rete.utils import extract_facts, prepare_rule
 
 from dealcoach.engine.compat import Fact
@@ -237,10 +237,8 @@ class _ConflictSet(ConflictSetNode):
 
     def activate(self, token: Token) -> None:
         self.reached[self] = None
-        # A node is reached by one path of the network, where the context is a function of the
-        # facts matched: the facts alone identify a token (experta freezes both, at every token).
-        info = frozenset(token.data)
-        activation = Activation(self.rule, info, {k: v for k, v in token.context.items() if isinstance(k, str)})
+        info = TokenInfo(token.data, token.context)  # not the facts alone: eb=A, tg=B is not eb=B, tg=A
+        activation = Activation(self.rule, info.data, {k: v for k, v in token.context.items() if isinstance(k, str)})
         if token.tag is VALID:
             if info not in self.memory:
                 self.memory.add(info)

@@ -3,8 +3,8 @@
 Both engines run the whole built-in playbook on the same deal; the test compares, in firing order,
 every rule activation: the rule, the branch, and the facts bound to each name (bindings of
 variables are read from those facts, so equal facts mean equal bindings). The reference is experta's
-stock ``ReteMatcher`` with its ``DepthStrategy`` (ties among equal activations broken by rule name,
-which experta leaves to hash order: see ``engine/agenda.py``), built with ``Advisor(kb, stock=True)``.
+stock ``ReteMatcher`` with its ``DepthStrategy`` (ties among equal activations broken by rule name and
+bound facts, which experta leaves to hash order: see ``engine/agenda.py``), built with ``Advisor(kb, stock=True)``.
 
 Generated deals are derandomised, so CI always runs the same examples. ``DEALCOACH_MATCHER_EXAMPLES``
 sets how many (300 by default); the long mode the issue asks for is
@@ -60,6 +60,21 @@ def test_every_example_deal_fires_as_with_experta(path, builtin, advisor, stock)
 
     deal = deal_module.load(str(path), builtin.vocabulary)
     same_firings(stock, advisor, deal)
+
+
+def test_one_rule_binding_the_same_people_both_ways_round_fires_for_each(builtin, advisor, stock):
+    """Two people who are each economic buyer and gatekeeper: ``eb=A, tg=B`` and ``eb=B, tg=A``
+    match the same facts, and each is an activation of its own (found by the long mode)."""
+    both = {"roles": ["economic_buyer", "technical_gatekeeper"], "attitude": "accept", "contacted": True}
+    raw = {
+        "name": "both ways",
+        "account": {"name": "Two Hats Corp"},
+        "stage": "decision",
+        "solution_fit": "full",
+        "position": "leader",
+        "stakeholders": [{"name": "A", **both}, {"name": "B", **both}],
+    }
+    same_firings(stock, advisor, validate(Document("both ways", raw), builtin.vocabulary))
 
 
 @st.composite
