@@ -35,6 +35,9 @@ with _mapping_alias():
     import experta
     from experta import AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P, Rule
     from experta import watchers as _watchers
+    from experta.abstract import Strategy
+    from experta.activation import Activation
+    from experta.strategies import DepthStrategy
 
 
 def _quiet_watchers() -> None:
@@ -46,4 +49,18 @@ def _quiet_watchers() -> None:
 
 _quiet_watchers()
 
-__all__ = ["AS", "EXISTS", "MATCH", "NOT", "TEST", "Fact", "KnowledgeEngine", "P", "Rule", "experta"]
+__all__ = [
+    "AS",
+    "EXISTS",
+    "MATCH",
+    "NOT",
+    "TEST",
+    "Activation",
+    "DepthStrategy",
+    "Fact",
+    "KnowledgeEngine",
+    "P",
+    "Rule",
+    "Strategy",
+    "experta",
+]

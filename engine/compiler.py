@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from dealcoach.engine import strata
+from dealcoach.engine.agenda import DepthStrategy
 from dealcoach.engine.compat import AS, EXISTS, MATCH, NOT, TEST, Fact, KnowledgeEngine, P
 from dealcoach.engine.compat import Rule as ExpertaRule
 from dealcoach.engine.facts import FactType, FieldSpec, Schema
@@ -303,6 +304,7 @@ class PlaybookEngine(KnowledgeEngine):
     """The experta engine; compiled rules are attached to a subclass per knowledge base."""
 
     __matcher__ = TypeIndexedMatcher
+    __strategy__ = DepthStrategy
 
     def __init__(self) -> None:
         super().__init__()
@@ -320,14 +322,23 @@ class Compiler:
     schema: Schema
     counts: list[CountSpec] = field(default_factory=list)
 
-    def engine_class(self, rules: list[Rule]) -> type[PlaybookEngine]:
+    def engine_class(self, rules: list[Rule], *, stock: bool = False) -> type[PlaybookEngine]:
+        """The engine for ``rules``; ``stock`` builds it on experta's own matcher and agenda, the
+        reference ``tests/test_matcher.py`` compares the project's matcher with."""
         level, _ = strata.levels(rules)
         members: dict[str, Any] = {}
+        if stock:
+            from experta.matchers import ReteMatcher
+
+            from dealcoach.engine.agenda import TieBrokenDepthStrategy
+
+            members.update(__matcher__=ReteMatcher, __strategy__=TieBrokenDepthStrategy)
         for number, rule in enumerate(rules):
             salience = strata.salience(rule, level)
             for branch in rule.branches:
                 lhs = self._lhs(rule, branch)
-                members[f"r{number}_{branch.index}"] = ExpertaRule(*lhs, salience=salience)(self._action(rule, branch))
+                name = f"r{number}_{branch.index}"  # the agenda breaks ties by it (engine/agenda.py)
+                members[name] = ExpertaRule(*lhs, salience=salience)(self._action(rule, branch, name))
         return type("CompiledPlaybook", (PlaybookEngine,), members)
 
     def _lhs(self, rule: Rule, branch: Branch) -> list[Any]:
@@ -393,7 +404,7 @@ class Compiler:
         compare = COMPARISONS[count.op]
         return self.schema.types[COUNT_TYPE].make(key=key, value=P(lambda n: compare(n, count.value)))
 
-    def _action(self, rule: Rule, branch: Branch) -> Callable[..., None]:
+    def _action(self, rule: Rule, branch: Branch, name: str) -> Callable[..., None]:
         names = [
             bound_name(branch, i)
             for i in range(len(branch.conditions))
@@ -418,6 +429,7 @@ class Compiler:
         # experta inspects the action's signature each time it copies a rule while building the
         # network; a ready-made signature saves that work at every start-up.
         action.__signature__ = _ACTION_SIGNATURE  # type: ignore[attr-defined]
+        action.__name__ = action.__qualname__ = name
         return action
 
 

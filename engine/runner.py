@@ -32,10 +32,12 @@ def _firing_order(firing: Firing) -> tuple:
 
 
 class Advisor:
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb: KnowledgeBase, *, stock: bool = False):
+        """``stock`` runs experta's own matcher and agenda instead of the project's (slower; the
+        reference the differential test ``tests/test_matcher.py`` and ``bench/`` compare with)."""
         self.kb = kb
         compiler = Compiler(kb.schema)
-        self.engine = compiler.engine_class(kb.rules)()
+        self.engine = compiler.engine_class(kb.rules, stock=stock)()
         self.counts = compiler.counts
         self.count_type = kb.schema.types[COUNT_TYPE]
 

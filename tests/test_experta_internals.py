@@ -43,11 +43,21 @@ def test_the_installed_experta_is_the_pinned_version():
     "module, name",
     [
         ("abstract", "Matcher"),
+        ("abstract", "Strategy"),  # engine/agenda.py
+        ("activation", "Activation"),
+        ("strategies", "DepthStrategy"),
         ("conditionalelement", "AND"),
         ("conditionalelement", "NOT"),
         ("conditionalelement", "OR"),
         ("fact", "InitialFact"),
+        ("fieldconstraint", "ANDFC"),
+        ("fieldconstraint", "L"),
+        ("fieldconstraint", "NOTFC"),
+        ("fieldconstraint", "ORFC"),
         ("fieldconstraint", "P"),
+        ("fieldconstraint", "W"),
+        ("matchers.rete.check", "FactCapture"),
+        ("matchers.rete.nodes", "WhereNode"),
         ("matchers.rete", "ReteMatcher"),
         ("matchers.rete.abstract", "Node"),
         ("matchers.rete.check", "FeatureCheck"),
@@ -73,10 +83,10 @@ def test_a_token_is_a_tuple_of_tag_data_and_context():
     fact = _experta("fact", "InitialFact")()
     token = token_class.valid(fact)  # type: ignore[attr-defined]
     assert token_class._fields == ("tag", "data", "context"), (  # type: ignore[attr-defined]
-        "experta changed the Token layout: rete._copy builds tokens as (tag, data, context)"
+        "experta changed the Token layout: rete._token builds tokens as (tag, data, context)"
     )
     assert isinstance(token, tuple) and isinstance(token.data, set) and isinstance(token.context, dict), (
-        "experta changed what a Token holds: rete._copy copies data (a set) and context (a dict)"
+        "experta changed what a Token holds: rete._token builds tokens of data (a set) and context (a dict)"
     )
     assert token_class.invalid(fact).tag != token.tag  # type: ignore[attr-defined]
 
@@ -142,18 +152,33 @@ def _digest(function: Callable[..., object]) -> str:
     "module, qualified, digest",
     [
         ("matchers.rete.nodes", "FeatureTesterNode._activate", "01f5929c3418ff8c"),  # copied by rete._FeatureTester
-        ("matchers.rete.nodes", "ConflictSetNode._activate", "5a49462abd655ba8"),  # extended by rete._ConflictSet
+        ("matchers.rete.nodes", "ConflictSetNode._activate", "5a49462abd655ba8"),  # re-implemented by rete._ConflictSet
         ("matchers.rete.nodes", "BusNode.add", "c7abc83c21932fe0"),  # replaced by rete.TypeIndexedBus
         ("matchers.rete.nodes", "BusNode.remove", "88bd1f315e0356df"),
         ("matchers.rete.abstract", "TwoInputNode.activate_left", "dcfd261193710628"),  # replaced in _MatchNode/_NotNode
         ("matchers.rete.abstract", "TwoInputNode.activate_right", "674f5ac654d58256"),
         ("matchers.rete.abstract", "OneInputNode.activate", "a342e7efc4b44fd1"),  # replaced in _FeatureTester
-        ("matchers.rete.token", "Token.copy", "755c71de8cb056da"),  # replaced by rete._copy
+        ("matchers.rete.token", "Token.copy", "755c71de8cb056da"),  # never called: rete passes tokens on
+        ("matchers.rete.nodes", "WhereNode._activate", "62bbe386182f6feb"),  # replaced by rete._Where
+        ("matchers.rete.nodes", "OrdinaryMatchNode._activate_left", "64bf16dfd848b354"),  # rete._MatchNode._join
+        ("matchers.rete.nodes", "OrdinaryMatchNode._activate_right", "48e5cb7b588f790b"),
+        ("matchers.rete.nodes", "OrdinaryMatchNode._reset", "f9213bbb92aa3f0e"),  # memories in rete's layout
+        ("matchers.rete.check", "FeatureCheck.__call__", "ab3e65c317b2154f"),  # rete._node_test's closures
+        ("matchers.rete.check", "FeatureCheck.get_check_function", "2cc9e3cbbb8aa47d"),  # rete._constraint
+        ("matchers.rete.check", "TypeCheck.__call__", "407a7a55da35a4a6"),
+        ("matchers.rete.check", "FactCapture.__call__", "6d76ef2ac1b42459"),
+        ("matchers.rete.check", "WhereCheck.__call__", "22b5fd53e3d94202"),  # rete._Where calls check.test
+        ("matchers.rete.nodes", "NotNode._activate_left", "0efd6514ab7b91ad"),  # given tokens it must not change
+        ("matchers.rete.nodes", "NotNode._activate_right", "7fdc2c413e33408c"),
+        ("matchers.rete.check", "SameContextCheck.__call__", "2c91b37b9cf26057"),  # the join's test, kept
         ("matchers.rete", "ReteMatcher.__init__", "dd0a92de3c628c79"),  # replaced by TypeIndexedMatcher.__init__
         ("matchers.rete", "ReteMatcher.changes", "ef610eaeb40ca76c"),  # replaced: only reached conflict sets
         ("matchers.rete", "ReteMatcher.reset", "3a3e69d528b38267"),  # replaced: only stateful nodes
         ("matchers.rete", "ReteMatcher.prepare_ruleset", "71e2e1abfe9a6280"),  # replaced by rete._prepare
         ("matchers.rete.utils", "prepare_rule", "1287e6611db1a706"),  # still called for rules with OR/AND
+        ("strategies", "DepthStrategy._update_agenda", "deb2f6264a188da7"),  # re-implemented by agenda.DepthStrategy
+        ("strategies", "DepthStrategy.get_key", "60db4d5226d5f8d7"),  # agenda.depth_key
+        ("activation", "Activation.__eq__", "fa9401a128afc4ff"),  # agenda's removal and the key's order rely on it
     ],
 )
 def test_the_experta_code_rete_replaces_is_unchanged(module, qualified, digest):
