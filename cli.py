@@ -7,11 +7,12 @@ non-zero exit status; a Python traceback means a bug in dealcoach, never in the 
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.util
 import os
 import signal
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -49,6 +50,8 @@ def _lazy(name: str) -> ModuleType:
 
 advice_mod = _lazy("dealcoach.engine.advice")
 assessment = _lazy("dealcoach.engine.assessment")
+batch_pool = _lazy("dealcoach.engine.batch.pool")
+batch_stream = _lazy("dealcoach.engine.batch.stream")
 deal_mod = _lazy("dealcoach.engine.deal")
 drill_mod = _lazy("dealcoach.engine.drill")
 drillgen = _lazy("dealcoach.engine.drillgen")
@@ -152,6 +155,13 @@ def complete_drill_names(ctx: click.Context, param: click.Parameter, incomplete:
     return [name for name in drill_files() if name.startswith(incomplete)]
 
 
+jobs_option = click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core from 64 deals on, otherwise 1); the output is the same for any N.",
+)
+
 kb_option = click.option(
     "--kb",
     "kb_dirs",
@@ -225,6 +235,7 @@ def main() -> None:
     default=None,
     help="Colour priorities and headings (default: only on a terminal, and not when NO_COLOR is set).",
 )
+@jobs_option
 @kb_option
 def advise(
     files: tuple[str, ...],
@@ -236,6 +247,7 @@ def advise(
     why_not: str | None,
     skip_invalid: bool,
     color: bool | None,
+    jobs: int | None,
     kb_dirs: tuple[str, ...],
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
@@ -254,26 +266,50 @@ def advise(
         width=terminal.output_width(),
         color=terminal.use_color(color),
     )
-    documents: list[tuple[str, dict[str, Any]]] = []
-    texts, problems = [], []
-    for source in files:
-        try:
-            deal = deal_mod.load(source, kb.vocabulary)
-        except problems_mod.InputError as err:
-            problems += err.problems
-            continue
-        answer = request.answer(deal)
-        if isinstance(answer, str):
-            texts.append(answer)
-        else:
-            documents.append((source, answer))
-    if documents:
-        click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
-    if texts:
-        click.echo("\n".join(texts), nl=False, color=request.color)
+    several = len(files) > 1
+    job = AdviseJob(tuple(kb_dirs), skip_invalid, request.settings(), several)
+    jobs = 1 if "-" in files else jobs or batch_pool.default_jobs(len(files))
+    stream = batch_stream.Stream(lambda text: click.echo(text, nl=False, color=request.color), fmt, several=several)
+    problems: list[object] = []
+    local = functools.partial(advise_one, request, several)
+    for found, text in batch_pool.run(files, advise_worker, (job,), jobs=jobs, local=local):
+        problems += found
+        if not found:
+            stream.add(text)
+    stream.close()
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
         sys.exit(INVALID_INPUT)
+
+
+@dataclass(frozen=True)
+class AdviseJob:
+    """What a worker process needs to answer exactly as ``advise`` itself would: the layers to
+    load and the request's settings (picklable: the compiled playbook is rebuilt, once per worker)."""
+
+    kb_dirs: tuple[str, ...]
+    skip_invalid: bool
+    settings: dict[str, Any]
+    several: bool
+
+
+def advise_worker(job: AdviseJob) -> Callable[[str], tuple[list[Any], str]]:
+    """The per-deal handler of a worker process (see :func:`dealcoach.engine.batch.pool.run`)."""
+    knowledge = kb_mod.load(kb_mod.layer_dirs(job.kb_dirs), skip_invalid=job.skip_invalid)
+    request = Request(kb=knowledge, advisor=runner.Advisor(knowledge), **job.settings)
+    return functools.partial(advise_one, request, job.several)
+
+
+def advise_one(request: Request, several: bool, source: str) -> tuple[list[Any], str]:
+    """One deal file: its problems (then nothing is written for it), or its output piece."""
+    try:
+        deal = deal_mod.load(source, request.kb.vocabulary)
+    except problems_mod.InputError as err:
+        return list(err.problems), ""
+    answer = request.answer(deal)
+    if isinstance(answer, str):
+        return [], answer
+    return [], batch_stream.piece(source, answer, request.fmt, several=several)
 
 
 def refuse_conflicting_options(
@@ -303,6 +339,10 @@ class Request:
     limit: int | None  # pieces of advice shown; None for all
     width: int
     color: bool
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the playbook, for a worker process to rebuild the same request."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if name not in ("kb", "advisor")}
 
     def answer(self, deal: deal_mod.Deal) -> str | dict[str, Any]:
         """Text or Markdown for a person, or a JSON document for a program."""
