@@ -370,6 +370,100 @@ class Request:
         )
 
 
+REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv")
+
+
+@main.command(
+    epilog=help_examples(
+        "dealcoach review deals/",
+        "dealcoach review deals/ --format html --out pipeline.html",
+        "dealcoach review deals/ --format json --out week-50.json",
+        "dealcoach review deals/ --since week-49.json",
+        "dealcoach review deals/ --format csv --jobs 2 > pipeline.csv",
+    )
+)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(REVIEW_FORMATS),
+    default="text",
+    show_default=True,
+    help="text or markdown for a manager, json (one document with the summary) or jsonl (one deal per line) for "
+    "programs, csv for a spreadsheet.",
+)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the review (default as for advise).")
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write to FILE, not standard output."
+)
+@click.option(
+    "--since",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="An earlier review (--format json or jsonl): mark what moved per deal (health, flags, stage).",
+)
+@click.option("--allow-invalid", is_flag=True, help="Exit 0 even when invalid deals were skipped.")
+@click.option("--skip-invalid", is_flag=True, help="Leave out rules with problems instead of refusing to run.")
+@jobs_option
+@kb_option
+def review(
+    paths: tuple[str, ...],
+    fmt: str,
+    lang: Lang | None,
+    out_path: str | None,
+    since: str | None,
+    allow_invalid: bool,
+    skip_invalid: bool,
+    jobs: int | None,
+    kb_dirs: tuple[str, ...],
+) -> None:
+    """Review a pipeline: every deal in PATHS (deal files, folders searched recursively), the
+    riskiest first, with themes across deals, a view per owner and totals per stage.
+
+    Invalid deals are listed with their problems and skipped: exit 1 when any was skipped
+    (0 with --allow-invalid). Ctrl-C stops and writes the review of the deals done (exit 130).
+    """
+    from dealcoach.engine.review import command, pipeline, sources
+
+    files, missing = sources.deal_files(paths)
+    if missing or not paths:
+        fail(missing or ["dealcoach review: give at least one deal file or folder"])
+        sys.exit(INVALID_INPUT)
+    previous = None
+    if since is not None:
+        try:
+            previous = pipeline.previous_review(Path(since).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            fail([f"{since}: {getattr(err, 'strerror', None) or err}"])
+            sys.exit(INVALID_INPUT)
+    knowledge = load_kb(kb_dirs, skip_invalid=skip_invalid)
+    out = open(out_path, "w", encoding="utf-8", newline="") if out_path else click.get_text_stream("stdout")  # noqa: SIM115
+    try:
+        outcome = command.review(
+            knowledge,
+            files,
+            out,
+            fmt=fmt,
+            lang=lang or default_lang(),
+            jobs=jobs,
+            kb_dirs=tuple(kb_dirs),
+            skip_invalid=skip_invalid,
+            previous=previous,
+        )
+    finally:
+        if out_path:
+            out.close()
+    if outcome.skipped:
+        fail(
+            outcome.skipped, f"dealcoach: {outcome.skipped_deals} invalid deal(s) skipped; the review covers the rest."
+        )
+    if outcome.interrupted:
+        fail([INTERRUPTED_MESSAGE])
+        sys.exit(INTERRUPTED)
+    if outcome.skipped and not allow_invalid:
+        sys.exit(PROBLEMS_FOUND)
+
+
 @main.group(epilog=help_examples("dealcoach kb lint", "dealcoach kb test", "dealcoach kb show coverage.find-a-coach"))
 def kb() -> None:
     """Check and test the playbook (the knowledge base)."""
