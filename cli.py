@@ -437,7 +437,7 @@ def review(
             fail([f"{since}: {getattr(err, 'strerror', None) or err}"])
             sys.exit(INVALID_INPUT)
     knowledge = load_kb(kb_dirs, skip_invalid=skip_invalid)
-    out = open(out_path, "w", encoding="utf-8", newline="") if out_path else click.get_text_stream("stdout")  # noqa: SIM115
+    out = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout  # noqa: SIM115
     try:
         outcome = command.review(
             knowledge,
