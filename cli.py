@@ -370,6 +370,95 @@ class Request:
         )
 
 
+def crm_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The export files of a CRM and the mapping, shared by ``import`` and ``review``."""
+    existing = click.Path(exists=True, dir_okay=False)
+    options = [
+        click.option("--opportunities", type=existing, help="Salesforce: the Opportunity export (CSV)."),
+        click.option("--contact-roles", type=existing, help="Salesforce: the OpportunityContactRole export."),
+        click.option("--contacts", type=existing, help="Salesforce: the Contact export."),
+        click.option(
+            "--accounts", type=existing, help="Salesforce (optional): the Account export, for names and industry."
+        ),
+        click.option("--history", type=existing, help="Salesforce (optional): OpportunityHistory, for days in stage."),
+        click.option("--deals", type=existing, help="HubSpot: the deals export (CSV)."),
+        click.option("--mapping", type=existing, help="A YAML mapping file: stages, roles and custom fields (README)."),
+        click.option(
+            "--as-of",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            default=None,
+            help="The day days-since are counted to (YYYY-MM-DD; default today), for a repeatable import.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def load_crm(crm: str, vocabulary: Any, as_of: Any, files: dict[str, Any]) -> Any:
+    """The export read and mapped, or exit 2 naming what is missing or cannot be read."""
+    from dealcoach.engine.crm import cells, importer
+
+    request = importer.Request(crm, **files)
+    missing = request.missing()
+    if missing:
+        raise click.UsageError(f"{crm} needs {', '.join(missing)}")
+    try:
+        return importer.load(request, vocabulary, as_of.date() if as_of else cells.today())
+    except problems_mod.InputError as err:
+        fail(err.problems, "dealcoach: the export cannot be imported; nothing was done.")
+        sys.exit(INVALID_INPUT)
+
+
+CRM_FILES = ("opportunities", "contact_roles", "contacts", "accounts", "history", "deals", "mapping")
+
+
+@main.group(
+    "import",
+    epilog=help_examples(
+        "dealcoach import salesforce --opportunities Opportunity.csv --contact-roles OpportunityContactRole.csv "
+        "--contacts Contact.csv --out deals/",
+        "dealcoach import hubspot --deals deals.csv --out deals/",
+    ),
+)
+def import_group() -> None:
+    """Turn a CRM export into deal files, one commented file per open deal."""
+
+
+def _import_command(crm: str) -> None:
+    @import_group.command(crm, help=f"Write one deal file per open {crm} deal into --out (README, CRM import).")
+    @crm_options
+    @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="The folder to write to.")
+    @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the comments in the files.")
+    @kb_option
+    def command(out_dir: str, lang: Lang | None, as_of: Any, kb_dirs: tuple[str, ...], **files: Any) -> None:
+        from dealcoach.engine.crm import importer
+
+        knowledge = load_kb(kb_dirs)
+        imported = load_crm(crm, knowledge.vocabulary, as_of, files)
+        try:
+            written = importer.write(imported, Path(out_dir), knowledge.vocabulary, lang or default_lang())
+        except problems_mod.InputError as err:
+            fail(err.problems)
+            sys.exit(INVALID_INPUT)
+        fail(imported.problems)
+        click.echo(
+            f"wrote {len(written)} deal file(s) to {out_dir}; {imported.closed} closed deal(s) left out"
+            + (
+                f"; {len({(p.file, p.line) for p in imported.problems})} row(s) with problems skipped"
+                if imported.problems
+                else ""
+            ),
+            err=True,
+        )
+        if imported.problems:
+            sys.exit(PROBLEMS_FOUND)
+
+
+for _crm in ("salesforce", "hubspot"):
+    _import_command(_crm)
+
+
 REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv")
 
 
@@ -383,6 +472,8 @@ REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv")
     )
 )
 @click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--crm", type=click.Choice(("salesforce", "hubspot")), default=None, help="Review a CRM export directly.")
+@crm_options
 @click.option(
     "--format",
     "fmt",
@@ -416,6 +507,9 @@ def review(
     skip_invalid: bool,
     jobs: int | None,
     kb_dirs: tuple[str, ...],
+    crm: str | None,
+    as_of: Any,
+    **files: Any,
 ) -> None:
     """Review a pipeline: every deal in PATHS (deal files, folders searched recursively), the
     riskiest first, with themes across deals, a view per owner and totals per stage.
@@ -425,9 +519,12 @@ def review(
     """
     from dealcoach.engine.review import command, pipeline, sources
 
-    files, missing = sources.deal_files(paths)
-    if missing or not paths:
-        fail(missing or ["dealcoach review: give at least one deal file or folder"])
+    given = [f"--{name.replace('_', '-')}" for name, value in files.items() if value is not None]
+    if given and crm is None:
+        raise click.UsageError(f"{', '.join(given)} need --crm salesforce or --crm hubspot")
+    deal_files, missing = sources.deal_files(paths)
+    if missing or not (paths or crm):
+        fail(missing or ["dealcoach review: give deal files, folders or --crm with an export"])
         sys.exit(INVALID_INPUT)
     previous = None
     if since is not None:
@@ -437,11 +534,13 @@ def review(
             fail([f"{since}: {getattr(err, 'strerror', None) or err}"])
             sys.exit(INVALID_INPUT)
     knowledge = load_kb(kb_dirs, skip_invalid=skip_invalid)
+    imported = load_crm(crm, knowledge.vocabulary, as_of, files) if crm else None
+    all_sources: list[Any] = [*deal_files, *(imported.documents() if imported else [])]
     out = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout  # noqa: SIM115
     try:
         outcome = command.review(
             knowledge,
-            files,
+            all_sources,
             out,
             fmt=fmt,
             lang=lang or default_lang(),
@@ -449,6 +548,8 @@ def review(
             kb_dirs=tuple(kb_dirs),
             skip_invalid=skip_invalid,
             previous=previous,
+            skipped=[str(p) for p in imported.problems] if imported else [],
+            skipped_deals=len({(p.file, p.line) for p in imported.problems}) if imported else 0,
         )
     finally:
         if out_path:

@@ -35,11 +35,13 @@ def review(
     kb_dirs: tuple[str, ...],
     skip_invalid: bool,
     previous: dict[str, dict[str, Any]] | None,
+    skipped: Sequence[str] = (),
+    skipped_deals: int = 0,
 ) -> Outcome:
-    """Review every source; on Ctrl-C stop and write what was done (``interrupted`` says so)."""
+    """Review every source (``skipped`` are problems of deals already left out, listed with the
+    run's own); on Ctrl-C stop and write what was done (``interrupted`` says so)."""
     spool = run.Spool()
-    skipped: list[str] = []
-    skipped_deals = 0
+    skipped = list(skipped)  # the problems of deals left out before the run (rows of a CRM export)
     interrupted = False
     try:
         workers = jobs or pool.default_jobs(len(sources))

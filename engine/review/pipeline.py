@@ -166,7 +166,7 @@ def theme_text(item: dict[str, Any], label: str, vocabulary: Vocabulary, lang: L
     if item["kind"] == "red_flag":
         if lang == "zh":
             return f"{deals} 个项目出现“{label}”" + (f"，涉及金额 {worth}" if item["value"] else "")
-        return f"{label}: {deals} deals" + (f" worth {worth}" if item["value"] else "")
+        return f"{label}: {deals} deals" + (f" worth {worth}" if item["value"] else "")  # deals >= THEME_MIN
     role = vocabulary.label("role", item["id"], lang)
     stage = vocabulary.label("stage", item["stage"], lang)
     if lang == "zh":

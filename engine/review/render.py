@@ -23,6 +23,7 @@ Write = Callable[[str], Any]
 WORDS: dict[str, tuple[str, str]] = {
     "title": ("管道评审", "Pipeline review"),
     "deals": ("个项目", "deals"),
+    "deal": ("个项目", "deal"),
     "worth": ("金额合计", "worth"),
     "average": ("平均健康度", "average health"),
     "below": ("低于 50 分", "below 50"),
@@ -112,7 +113,7 @@ class Context:
     def headline(self) -> str:
         deals = self.summary["deals"]
         zh = self.lang == "zh"
-        count = f"{deals['deals']} {word('deals', self.lang)}"
+        count = f"{deals['deals']} {word('deal' if deals['deals'] == 1 else 'deals', self.lang)}"
         parts = [count, f"{word('worth', self.lang)} {self.money(deals['value'])}"]
         if deals["average_health"] is not None:
             parts.append(f"{word('average', self.lang)} {deals['average_health']}")
@@ -183,7 +184,8 @@ def _table(
         if lang == "zh":
             write(f"  {name}：{deals} {head[1]}，{value}，{head[3]} {average}，{head[4]}：{below}\n")
         else:
-            write(f"  {name}: {deals} {head[1]}, {value}, {head[3]} {average}, {below} {head[4]}\n")
+            noun = word("deal" if deals == "1" else "deals", lang)
+            write(f"  {name}: {deals} {noun}, {value}, {head[3]} {average}, {below} {head[4]}\n")
 
 
 def _deal(write: Write, ctx: Context, rank: int, line: dict[str, Any], *, markdown: bool, safe: Callable) -> None:
