@@ -459,7 +459,7 @@ for _crm in ("salesforce", "hubspot"):
     _import_command(_crm)
 
 
-REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv")
+REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv", "html")
 
 
 @main.command(

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from dealcoach.engine.review.pipeline import REVIEW_SCHEMA_ID, STEPS, money
@@ -50,6 +51,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "moved": ("阶段", "stage"),
     "since": ("与上次相比", "since last review"),
     "skipped": ("跳过的无效项目", "Skipped invalid deals"),
+    "deal_column": ("项目", "deal"),
+    "expand": ("全部展开", "Expand all"),
+    "chart_health": ("各阶段的健康度分布（项目数）", "Health by stage (number of deals)"),
+    "chart_flags": ("最常见的危险信号（项目数）", "Most frequent red flags (number of deals)"),
     "interrupted": (
         "评审被中断：只包含已完成的 {done} 个项目。",
         "Interrupted: the review covers the {done} deals done.",
@@ -267,10 +272,38 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def html(write: Write, ctx: Context, lines: Iterable[dict[str, Any]]) -> None:
+    """One self-contained page (see ``templates/review.html.j2``), written deal by deal."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from dealcoach.engine.review import charts
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    page = env.get_template("review.html.j2").module
+    lang = ctx.lang
+    w = {key: word(key, lang) for key in WORDS}
+    stages = [(ctx.label("stage", s), t) for s, t in ctx.summary["stages"].items()]
+    owners = [(ctx.owner(o), t) for o, t in ctx.summary["owners"].items()]
+    health = [(ctx.label("stage", s), bands) for s, bands in ctx.summary["health_by_stage"].items()]
+    flags = [(ctx.label("red_flag", code), t["deals"]) for code, t in list(ctx.summary["red_flags"].items())[:8]]
+    drawn = {
+        "health": charts.health_by_stage(health, w["chart_health"]),
+        "flags": charts.frequent_flags(flags, w["chart_flags"]),
+    }
+    write(str(page.head(w, ctx, lang, drawn, stages, owners)))
+    order = ctx.vocabulary.ids("stage")
+    for rank, line in enumerate(lines, 1):
+        write(str(page.deal(w, ctx, rank, line, order.index(line["stage"]) if line["stage"] in order else len(order))))
+    write(str(page.tail(w, ctx)))
+
+
+TEMPLATES = str(Path(__file__).resolve().parent / "templates")
+
 RENDERERS: dict[str, Callable[..., None]] = {
     "text": text,
     "markdown": lambda write, ctx, lines: text(write, ctx, lines, markdown=True),
     "json": json_document,
     "jsonl": jsonl,
     "csv": csv_rows,
+    "html": html,
 }
