@@ -426,7 +426,17 @@ def import_group() -> None:
 
 
 def _import_command(crm: str) -> None:
-    @import_group.command(crm, help=f"Write one deal file per open {crm} deal into --out (README, CRM import).")
+    example = {
+        "salesforce": "dealcoach import salesforce --opportunities Opportunity.csv "
+        "--contact-roles OpportunityContactRole.csv --contacts Contact.csv --out deals/",
+        "hubspot": "dealcoach import hubspot --deals deals.csv --mapping mapping.yaml --out deals/",
+    }[crm]
+
+    @import_group.command(
+        crm,
+        help=f"Write one deal file per open {crm} deal into --out (README, CRM import).",
+        epilog=help_examples(example),
+    )
     @crm_options
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="The folder to write to.")
     @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the comments in the files.")
