@@ -546,7 +546,11 @@ def review(
     knowledge = load_kb(kb_dirs, skip_invalid=skip_invalid)
     imported = load_crm(crm, knowledge.vocabulary, as_of, files) if crm else None
     all_sources: list[Any] = [*deal_files, *(imported.documents() if imported else [])]
-    out = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout  # noqa: SIM115
+    try:
+        out = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout  # noqa: SIM115
+    except OSError as err:
+        fail([f"{out_path}: cannot write the review: {err.strerror or err}"])
+        sys.exit(INVALID_INPUT)
     try:
         outcome = command.review(
             knowledge,
