@@ -7,6 +7,7 @@ non-zero exit status; a Python traceback means a bug in dealcoach, never in the 
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.util
 import os
 import signal
@@ -49,6 +50,8 @@ def _lazy(name: str) -> ModuleType:
 
 advice_mod = _lazy("dealcoach.engine.advice")
 assessment = _lazy("dealcoach.engine.assessment")
+batch_pool = _lazy("dealcoach.engine.batch.pool")
+batch_stream = _lazy("dealcoach.engine.batch.stream")
 deal_mod = _lazy("dealcoach.engine.deal")
 drill_mod = _lazy("dealcoach.engine.drill")
 drillgen = _lazy("dealcoach.engine.drillgen")
@@ -152,6 +155,13 @@ def complete_drill_names(ctx: click.Context, param: click.Parameter, incomplete:
     return [name for name in drill_files() if name.startswith(incomplete)]
 
 
+jobs_option = click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core from 64 deals on, otherwise 1); the output is the same for any N.",
+)
+
 kb_option = click.option(
     "--kb",
     "kb_dirs",
@@ -225,6 +235,7 @@ def main() -> None:
     default=None,
     help="Colour priorities and headings (default: only on a terminal, and not when NO_COLOR is set).",
 )
+@jobs_option
 @kb_option
 def advise(
     files: tuple[str, ...],
@@ -236,6 +247,7 @@ def advise(
     why_not: str | None,
     skip_invalid: bool,
     color: bool | None,
+    jobs: int | None,
     kb_dirs: tuple[str, ...],
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
@@ -254,39 +266,65 @@ def advise(
         width=terminal.output_width(),
         color=terminal.use_color(color),
     )
-    documents: list[tuple[str, dict[str, Any]]] = []
-    texts, problems, failed_templates = [], [], []
-    for source in files:
-        try:
-            deal = deal_mod.load(source, kb.vocabulary)
-        except problems_mod.InputError as err:
-            problems += err.problems
-            continue
-        try:  # a company layer's template can fail on this deal: the layer's problem, not a crash
-            answer = request.answer(deal)
-        except problems_mod.InputError as err:
-            failed_templates += err.problems
-            continue
-        if isinstance(answer, str):
-            texts.append(answer)
-        else:
-            documents.append((source, answer))
-    if documents:
-        click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
-    if texts:
-        click.echo("\n".join(texts), nl=False, color=request.color)
-    if kb.failed:
-        rules = len({p.rule for p in kb.failed})
-        fail(kb.failed, f"dealcoach: left out the advice of {rules} rule(s) whose template failed (--skip-invalid).")
-    if failed_templates:
-        fail(
-            failed_templates,
-            "dealcoach: a knowledge-base template failed on a deal; fix it (--skip-invalid leaves out such rules).",
-        )
+    several = len(files) > 1
+    job = AdviseJob(tuple(kb_dirs), skip_invalid, request.settings(), several)
+    jobs = 1 if "-" in files else jobs or batch_pool.default_jobs(len(files))
+    stream = batch_stream.Stream(lambda text: click.echo(text, nl=False, color=request.color), fmt, several=several)
+    problems: list[object] = []
+    local = functools.partial(advise_one, request, several)
+    for found, text in batch_pool.run(files, advise_worker, (job,), jobs=jobs, local=local):
+        problems += found
+        if not found:
+            stream.add(text)
+    stream.close()
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
-    if problems or failed_templates:
         sys.exit(INVALID_INPUT)
+
+
+@dataclass(frozen=True)
+class AdviseJob:
+    """What a worker process needs to answer exactly as ``advise`` itself would: the layers to
+    load and the request's settings (picklable: the compiled playbook is rebuilt, once per worker)."""
+
+    kb_dirs: tuple[str, ...]
+    skip_invalid: bool
+    settings: dict[str, Any]
+    several: bool
+
+
+def advise_worker(job: AdviseJob) -> Callable[[str], tuple[list[Any], str]]:
+    """The per-deal handler of a worker process (see :func:`dealcoach.engine.batch.pool.run`)."""
+    knowledge = kb_mod.load(kb_mod.layer_dirs(job.kb_dirs), skip_invalid=job.skip_invalid)
+    request = Request(kb=knowledge, advisor=runner.Advisor(knowledge), **job.settings)
+    return functools.partial(advise_one, request, job.several)
+
+
+def advise_one(request: Request, several: bool, source: str) -> tuple[list[Any], str]:
+    """One deal file: its problems (then nothing is written for it), or its output piece."""
+    try:
+        deal = deal_mod.load(source, request.kb.vocabulary)
+    except problems_mod.InputError as err:
+        return list(err.problems), ""
+    try:  # a company layer's template can fail on this deal: the layer's problem, not a crash
+        answer = request.answer(deal)
+    except problems_mod.InputError as err:
+        return list(err.problems), ""
+    _report_skipped_rules(request.kb)
+    if isinstance(answer, str):
+        return [], answer
+    return [], batch_stream.piece(source, answer, request.fmt, several=several)
+
+
+def _report_skipped_rules(knowledge: kb_mod.KnowledgeBase) -> None:
+    """--skip-invalid: the rules whose template failed on this deal were left out of its advice; say which."""
+    if knowledge.failed:
+        rules = len({p.rule for p in knowledge.failed})
+        fail(
+            knowledge.failed,
+            f"dealcoach: left out the advice of {rules} rule(s) whose template failed (--skip-invalid).",
+        )
+        knowledge.failed.clear()
 
 
 def refuse_conflicting_options(
@@ -317,6 +355,10 @@ class Request:
     width: int
     color: bool
 
+    def settings(self) -> dict[str, Any]:
+        """Everything but the playbook, for a worker process to rebuild the same request."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if name not in ("kb", "advisor")}
+
     def answer(self, deal: deal_mod.Deal) -> str | dict[str, Any]:
         """Text or Markdown for a person, or a JSON document for a program."""
         machine = self.fmt in MACHINE_FORMATS
@@ -341,6 +383,215 @@ class Request:
             width=self.width,
             color=self.color,
         )
+
+
+def crm_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The export files of a CRM and the mapping, shared by ``import`` and ``review``."""
+    existing = click.Path(exists=True, dir_okay=False)
+    options = [
+        click.option("--opportunities", type=existing, help="Salesforce: the Opportunity export (CSV)."),
+        click.option("--contact-roles", type=existing, help="Salesforce: the OpportunityContactRole export."),
+        click.option("--contacts", type=existing, help="Salesforce: the Contact export."),
+        click.option(
+            "--accounts", type=existing, help="Salesforce (optional): the Account export, for names and industry."
+        ),
+        click.option("--history", type=existing, help="Salesforce (optional): OpportunityHistory, for days in stage."),
+        click.option("--deals", type=existing, help="HubSpot: the deals export (CSV)."),
+        click.option("--mapping", type=existing, help="A YAML mapping file: stages, roles and custom fields (README)."),
+        click.option(
+            "--as-of",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            default=None,
+            help="The day days-since are counted to (YYYY-MM-DD; default today), for a repeatable import.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def load_crm(crm: str, vocabulary: Any, as_of: Any, files: dict[str, Any]) -> Any:
+    """The export read and mapped, or exit 2 naming what is missing or cannot be read."""
+    from dealcoach.engine.crm import cells, importer
+
+    request = importer.Request(crm, **files)
+    missing = request.missing()
+    if missing:
+        raise click.UsageError(f"{crm} needs {', '.join(missing)}")
+    try:
+        return importer.load(request, vocabulary, as_of.date() if as_of else cells.today())
+    except problems_mod.InputError as err:
+        fail(err.problems, "dealcoach: the export cannot be imported; nothing was done.")
+        sys.exit(INVALID_INPUT)
+
+
+CRM_FILES = ("opportunities", "contact_roles", "contacts", "accounts", "history", "deals", "mapping")
+
+
+@main.group(
+    "import",
+    epilog=help_examples(
+        "dealcoach import salesforce --opportunities Opportunity.csv --contact-roles OpportunityContactRole.csv "
+        "--contacts Contact.csv --out deals/",
+        "dealcoach import hubspot --deals deals.csv --out deals/",
+    ),
+)
+def import_group() -> None:
+    """Turn a CRM export into deal files, one commented file per open deal."""
+
+
+def _import_command(crm: str) -> None:
+    example = {
+        "salesforce": "dealcoach import salesforce --opportunities Opportunity.csv "
+        "--contact-roles OpportunityContactRole.csv --contacts Contact.csv --out deals/",
+        "hubspot": "dealcoach import hubspot --deals deals.csv --mapping mapping.yaml --out deals/",
+    }[crm]
+
+    @import_group.command(
+        crm,
+        help=f"Write one deal file per open {crm} deal into --out (README, CRM import).",
+        epilog=help_examples(example),
+    )
+    @crm_options
+    @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="The folder to write to.")
+    @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the comments in the files.")
+    @kb_option
+    def command(out_dir: str, lang: Lang | None, as_of: Any, kb_dirs: tuple[str, ...], **files: Any) -> None:
+        from dealcoach.engine.crm import importer
+
+        knowledge = load_kb(kb_dirs)
+        imported = load_crm(crm, knowledge.vocabulary, as_of, files)
+        try:
+            written = importer.write(imported, Path(out_dir), knowledge.vocabulary, lang or default_lang())
+        except problems_mod.InputError as err:
+            fail(err.problems)
+            sys.exit(INVALID_INPUT)
+        fail(imported.problems)
+        click.echo(
+            f"wrote {len(written)} deal file(s) to {out_dir}; {imported.closed} closed deal(s) left out"
+            + (
+                f"; {len({(p.file, p.line) for p in imported.problems})} row(s) with problems skipped"
+                if imported.problems
+                else ""
+            ),
+            err=True,
+        )
+        if imported.problems:
+            sys.exit(PROBLEMS_FOUND)
+
+
+for _crm in ("salesforce", "hubspot"):
+    _import_command(_crm)
+
+
+REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv", "html")
+
+
+@main.command(
+    epilog=help_examples(
+        "dealcoach review deals/",
+        "dealcoach review deals/ --format html --out pipeline.html",
+        "dealcoach review deals/ --format json --out week-50.json",
+        "dealcoach review deals/ --since week-49.json",
+        "dealcoach review deals/ --format csv --jobs 2 > pipeline.csv",
+    )
+)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--crm", type=click.Choice(("salesforce", "hubspot")), default=None, help="Review a CRM export directly.")
+@crm_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(REVIEW_FORMATS),
+    default="text",
+    show_default=True,
+    help="text or markdown for a manager, json (one document with the summary) or jsonl (one deal per line) for "
+    "programs, csv for a spreadsheet.",
+)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the review (default as for advise).")
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write to FILE, not standard output."
+)
+@click.option(
+    "--since",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="An earlier review (--format json or jsonl): mark what moved per deal (health, flags, stage).",
+)
+@click.option("--allow-invalid", is_flag=True, help="Exit 0 even when invalid deals were skipped.")
+@click.option("--skip-invalid", is_flag=True, help="Leave out rules with problems instead of refusing to run.")
+@jobs_option
+@kb_option
+def review(
+    paths: tuple[str, ...],
+    fmt: str,
+    lang: Lang | None,
+    out_path: str | None,
+    since: str | None,
+    allow_invalid: bool,
+    skip_invalid: bool,
+    jobs: int | None,
+    kb_dirs: tuple[str, ...],
+    crm: str | None,
+    as_of: Any,
+    **files: Any,
+) -> None:
+    """Review a pipeline: every deal in PATHS (deal files, folders searched recursively), the
+    riskiest first, with themes across deals, a view per owner and totals per stage.
+
+    Invalid deals are listed with their problems and skipped: exit 1 when any was skipped
+    (0 with --allow-invalid). Ctrl-C stops and writes the review of the deals done (exit 130).
+    """
+    from dealcoach.engine.review import command, pipeline, sources
+
+    given = [f"--{name.replace('_', '-')}" for name, value in files.items() if value is not None]
+    if given and crm is None:
+        raise click.UsageError(f"{', '.join(given)} need --crm salesforce or --crm hubspot")
+    deal_files, missing = sources.deal_files(paths)
+    if missing or not (paths or crm):
+        fail(missing or ["dealcoach review: give deal files, folders or --crm with an export"])
+        sys.exit(INVALID_INPUT)
+    previous = None
+    if since is not None:
+        try:
+            previous = pipeline.previous_review(Path(since).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            fail([f"{since}: {getattr(err, 'strerror', None) or err}"])
+            sys.exit(INVALID_INPUT)
+    knowledge = load_kb(kb_dirs, skip_invalid=skip_invalid)
+    imported = load_crm(crm, knowledge.vocabulary, as_of, files) if crm else None
+    all_sources: list[Any] = [*deal_files, *(imported.documents() if imported else [])]
+    try:
+        out = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout  # noqa: SIM115
+    except OSError as err:
+        fail([f"{out_path}: cannot write the review: {err.strerror or err}"])
+        sys.exit(INVALID_INPUT)
+    try:
+        outcome = command.review(
+            knowledge,
+            all_sources,
+            out,
+            fmt=fmt,
+            lang=lang or default_lang(),
+            jobs=jobs,
+            kb_dirs=tuple(kb_dirs),
+            skip_invalid=skip_invalid,
+            previous=previous,
+            skipped=[str(p) for p in imported.problems] if imported else [],
+            skipped_deals=len({(p.file, p.line) for p in imported.problems}) if imported else 0,
+        )
+    finally:
+        if out_path:
+            out.close()
+    if outcome.skipped:
+        fail(
+            outcome.skipped, f"dealcoach: {outcome.skipped_deals} invalid deal(s) skipped; the review covers the rest."
+        )
+    if outcome.interrupted:
+        fail([INTERRUPTED_MESSAGE])
+        sys.exit(INTERRUPTED)
+    if outcome.skipped and not allow_invalid:
+        sys.exit(PROBLEMS_FOUND)
 
 
 @main.group(epilog=help_examples("dealcoach kb lint", "dealcoach kb test", "dealcoach kb show coverage.find-a-coach"))

@@ -175,6 +175,7 @@ class Deal(_Model):
     signals: Annotated[list[Term("signal")], Field(max_length=MAX_SIGNALS)] = []
     days_in_stage: Days | None = None  # extension: how long the deal has sat in its stage
     offering: Term("offering") = "unknown"  # extension: what we sell, so advice uses words that fit it
+    owner: str | None = None  # extension: the rep who owns the deal, for the pipeline review's per-owner view
     notes: Any = None
     extra: Any = None
 

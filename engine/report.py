@@ -7,13 +7,13 @@ deal-level ``assessment`` added next to ``advice`` as the contract allows.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from dealcoach.engine import templating
 from dealcoach.engine.advice import CATEGORIES, SCHEMA_ID, Advice
 from dealcoach.engine.assessment import Assessment
+from dealcoach.engine.batch.stream import Stream, piece
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.problems import InputError, Problem, quote
@@ -69,11 +69,14 @@ def serialise(documents: list[tuple[str, dict[str, Any]]], fmt: str, *, several:
     The shape depends on what was asked, not on what was valid, so a script can rely on it: one
     file gives one object (the contract); several give an array whose elements each carry the
     ``file`` they came from. JSON Lines always gives one document per line with its ``file``.
+    ``advise`` writes the same bytes deal by deal (:class:`~dealcoach.engine.batch.stream.Stream`).
     """
-    if fmt == "jsonl":
-        return "".join(json.dumps({**doc, "file": file}, ensure_ascii=False) + "\n" for file, doc in documents)
-    payload: Any = [{**doc, "file": file} for file, doc in documents] if several else documents[0][1]
-    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    out: list[str] = []
+    stream = Stream(out.append, fmt, several=several)
+    for file, doc in documents:
+        stream.add(piece(file, doc, fmt, several=several))
+    stream.close()
+    return "".join(out)
 
 
 def render(

@@ -9,6 +9,10 @@ from dealcoach.cli import main
 
 COMMANDS = [
     ["advise"],
+    ["review"],
+    ["import"],
+    ["import", "salesforce"],
+    ["import", "hubspot"],
     ["kb"],
     ["kb", "lint"],
     ["kb", "list"],

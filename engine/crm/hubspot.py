@@ -1,0 +1,80 @@
+"""HubSpot: the deals export (one row per deal, associated contacts in one cell) to deals, through
+the same mapping mechanism as Salesforce (stages and custom columns; HubSpot exports no roles)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from dealcoach.engine.crm import tables
+from dealcoach.engine.crm.cells import parse_amount
+from dealcoach.engine.crm.common import Imported, checked, opportunity_fields
+from dealcoach.engine.crm.mapping import CLOSED, Mapping
+from dealcoach.engine.problems import Problem
+from dealcoach.engine.vocabulary import Vocabulary
+
+DEALS = {
+    "Id": ("Record ID", "Deal ID", "hs_object_id"),
+    "Name": ("Deal Name", "dealname"),
+    "Stage": ("Deal Stage", "dealstage"),
+    "Amount": ("amount",),
+    "CloseDate": ("Close Date", "closedate"),
+    "Owner": ("Deal owner", "Deal Owner", "hubspot_owner_id"),
+    "Contacts": ("Associated Contacts", "Associated Contact", "Associated Contact IDs"),
+    "Company": ("Associated Company", "Associated Companies", "Company name", "Company"),
+    "Currency": ("Currency", "deal_currency_code"),
+}
+_EMAIL = re.compile(r"\s*\([^()]*@[^()]*\)\s*$")
+
+
+def load(path: str, mapping: Mapping, vocabulary: Vocabulary, as_of: date) -> Imported:
+    table = tables.read(path, DEALS, ("Name", "Stage"), tuple(mapping.opportunity_fields))
+    result = Imported()
+    for number, row in enumerate(table.rows, 1):
+        stage = mapping.stage(row.get("Stage"))
+        if stage == CLOSED:
+            result.closed += 1
+            continue
+        problems: list[Problem] = []
+        data = _deal(row, stage, mapping, vocabulary, as_of, problems)
+        label = f"{path}#{row.get('Id') or number}"
+        problems = problems or checked(label, row, data, vocabulary)
+        if problems:
+            result.problems += problems
+        else:
+            result.deals.append((label, row, data))
+    return result
+
+
+def _deal(
+    row: tables.Row, stage: str | None, mapping: Mapping, vocabulary: Vocabulary, as_of: date, problems: list[Problem]
+) -> dict[str, Any]:
+    if not row.get("Name"):
+        problems.append(row.problem("Name", "the deal has no name"))
+    if stage is None:
+        problems.append(
+            row.problem(
+                "Stage",
+                f"stage {row.get('Stage')!r} is not mapped; add it under `stages:` in a mapping file "
+                f"(known: {', '.join(mapping.stages)})",
+            )
+        )
+    data: dict[str, Any] = {"name": row.get("Name"), "account": {"name": row.get("Company") or row.get("Name")}}
+    if stage:
+        data["stage"] = stage
+    if row.get("Amount"):
+        amount = parse_amount(row.get("Amount"))
+        if amount is None or amount < 0:
+            problems.append(row.problem("Amount", f"{row.get('Amount')!r} is not an amount"))
+        else:
+            data["value"] = amount
+    for key, column in (("owner", "Owner"), ("currency", "Currency")):
+        if row.get(column):
+            data[key] = row.get(column)
+    names = [_EMAIL.sub("", name).strip() for name in re.split(r"[;\n]", row.get("Contacts"))]
+    data["stakeholders"] = [{"name": name} for name in dict.fromkeys(n for n in names if n)]
+    problems += opportunity_fields(row, mapping.opportunity_fields, vocabulary, data)
+    notes = {key: row.get(column) for key, column in (("crm_id", "Id"), ("close_date", "CloseDate")) if row.get(column)}
+    data["notes"] = {"source": "hubspot", **notes}
+    return data

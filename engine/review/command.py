@@ -1,0 +1,75 @@
+"""``dealcoach review``: sources in, deals reviewed on N workers, the review written in order."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from dealcoach.engine.batch import pool
+from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.review import render, run
+from dealcoach.engine.review.pipeline import movement
+from dealcoach.engine.review.progress import progress
+from dealcoach.engine.runner import Advisor
+from dealcoach.engine.vocabulary import Lang
+
+
+@dataclass
+class Outcome:
+    reviewed: int
+    skipped: list[str]  # one line per problem, FILE:LINE:COL: message
+    skipped_deals: int
+    interrupted: bool
+
+
+def review(
+    knowledge: KnowledgeBase,
+    sources: Sequence[run.Source],
+    out: TextIO,
+    *,
+    fmt: str,
+    lang: Lang,
+    jobs: int | None,
+    kb_dirs: tuple[str, ...],
+    skip_invalid: bool,
+    previous: dict[str, dict[str, Any]] | None,
+    skipped: Sequence[str] = (),
+    skipped_deals: int = 0,
+) -> Outcome:
+    """Review every source (``skipped`` are problems of deals already left out, listed with the
+    run's own); on Ctrl-C stop and write what was done (``interrupted`` says so)."""
+    spool = run.Spool()
+    skipped = list(skipped)  # the problems of deals left out before the run (rows of a CRM export)
+    interrupted = False
+    try:
+        workers = jobs or pool.default_jobs(len(sources))
+        local = functools.partial(run.review_one, knowledge, Advisor(knowledge), lang) if workers == 1 else None
+        with progress(len(sources), "review") as advance:
+            results = pool.run(sources, run.worker, (kb_dirs, skip_invalid, lang), jobs=workers, local=local)
+            try:
+                for problems, text, slim in results:
+                    if problems:
+                        skipped += [str(p) for p in problems]
+                        skipped_deals += 1
+                    else:
+                        spool.add(text, slim)
+                    advance()
+            except KeyboardInterrupt:
+                interrupted = True
+                results.close()  # stop the workers now, not when the generator is collected
+        note = render.word("interrupted", lang).format(done=len(spool)) if interrupted else ""
+        ctx = render.Context(
+            knowledge.vocabulary, lang, spool.summary.as_json(knowledge.vocabulary, lang), skipped, note
+        )
+        lines = (_with_movement(line, previous) for line in spool.in_order())
+        render.RENDERERS[fmt](out.write, ctx, lines)
+    finally:
+        spool.close()
+    return Outcome(len(spool), skipped, skipped_deals, interrupted)
+
+
+def _with_movement(line: dict[str, Any], previous: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    moved = movement(line, previous)
+    return line if moved is None else {**line, "movement": moved}
