@@ -373,6 +373,12 @@ def answer_lines(answers_file: str | None) -> Iterator[str] | None:
     help="Play non-interactively: one answer per line.",
 )
 @click.option("--resume", is_flag=True, help="Continue the trainee's unfinished session exactly where it stopped.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Order the choices by this number (default: a new order for every attempt of every trainee).",
+)
 @db_option
 @kb_option
 def drill_run(
@@ -382,6 +388,7 @@ def drill_run(
     lang: Lang | None,
     answers_file: str | None,
     resume: bool,
+    seed: int | None,
     db_path: str | None,
     kb_dirs: tuple[str, ...],
 ) -> None:
@@ -409,9 +416,12 @@ def drill_run(
         else:
             fail(["dealcoach: name a drill (see dealcoach drill list), or use --from-deal FILE or --resume"])
             sys.exit(EXIT_INPUT)
-        play = drillsession.Play.begin(knowledge, built, lang or default_lang())
+        if seed is None:
+            attempt = sum(1 for s in store.sessions(trainee) if s.drill == built.name)
+            seed = drillsession.attempt_seed(trainee, built.name, attempt)
+        play = drillsession.Play.begin(knowledge, built, lang or default_lang(), seed=seed)
         play.store = store
-        play.session_id = store.start(trainee, built.name, play.lang, drillsession.spec_of(built), from_deal)
+        play.session_id = store.start(trainee, built.name, play.lang, drillsession.spec_of(built, seed), from_deal)
     drillui.play(play, answer_lines(answers_file))
 
 

@@ -7,6 +7,8 @@ step. Parsing an answer never raises for a typo: it returns a message for the re
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +24,33 @@ from dealcoach.engine.vocabulary import Lang
 NONE_WORDS = {"none", "no", "0", "无", "没有"}
 
 
-def spec_of(drill: Drill) -> dict[str, Any]:
-    """What the store keeps of a drill: the scenario and its starting deal, as plain data."""
+def spec_of(drill: Drill, seed: int | None = None) -> dict[str, Any]:
+    """What the store keeps of a drill: the scenario, its starting deal and the seed that ordered
+    its choices, as plain data (so a resumed session shows every choice where it was)."""
     scenario = drill.scenario.model_dump(mode="json")
     scenario["deal"] = drill.deal.model_dump(mode="json", exclude_none=True)
-    return {"name": drill.name, "scenario": scenario}
+    return {"name": drill.name, "scenario": scenario, "seed": seed}
+
+
+def attempt_seed(trainee: str, drill: str, attempt: int) -> int:
+    """The order of the choices for a trainee's n-th attempt at a drill.
+
+    Derived rather than drawn at random, so a run is reproducible from the database alone, yet
+    every attempt (and every trainee) sees the options in a different order: "the right one is
+    number 1" is not something a trainee can learn.
+    """
+    digest = hashlib.sha256(f"{trainee}\0{drill}\0{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def shuffled(choices: list[tuple[str, str]], seed: int | None, step_id: str) -> list[tuple[str, str]]:
+    """The choices of one step in the session's order; ``None`` (sessions stored before choices
+    were shuffled) keeps the authored order those sessions were shown."""
+    if seed is None:
+        return choices
+    order = list(choices)
+    random.Random(f"{seed}:{step_id}").shuffle(order)
+    return order
 
 
 def drill_from_spec(spec: dict[str, Any], kb: KnowledgeBase) -> Drill:
@@ -53,16 +77,19 @@ class Play:
     turns: list[Turn] = field(default_factory=list)
     session_id: int | None = None
     store: Store | None = None
+    seed: int | None = None
 
     @classmethod
-    def begin(cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None) -> Play:
-        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, drill.scenario.steps[0])
+    def begin(
+        cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None, seed: int | None = None
+    ) -> Play:
+        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, drill.scenario.steps[0], seed=seed)
 
     @classmethod
     def resume(cls, kb: KnowledgeBase, session: Session, store: Store, examiner: Examiner | None = None) -> Play:
         """Rebuild a session by replaying its stored answers (no feedback is shown for them)."""
         drill = drill_from_spec(session.spec, kb)
-        play = cls.begin(kb, drill, session.lang, examiner)  # type: ignore[arg-type]
+        play = cls.begin(kb, drill, session.lang, examiner, session.spec.get("seed"))  # type: ignore[arg-type]
         for stored in session.answers:
             play._apply(stored.answer)
         play.session_id, play.store = session.id, store
@@ -74,7 +101,7 @@ class Play:
 
     def choices(self) -> list[tuple[str, str]]:
         assert self.step is not None
-        return self.examiner.choices(self.step, self.deal, self.lang)
+        return shuffled(self.examiner.choices(self.step, self.deal, self.lang), self.seed, self.step.id)
 
     def parse(self, raw: str) -> list[str] | str:
         """The answer ids ``raw`` stands for, or a message saying what is allowed."""
@@ -86,7 +113,7 @@ class Play:
             text = raw.strip().lower()
             if text in NONE_WORDS:
                 return []
-            parts = [p for p in text.replace("，", ",").replace(" ", ",").split(",") if p]
+            parts = [p for p in text.replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if p]
             picked = [self._pick(p, choices) for p in parts]
             if not parts or None in picked:
                 return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from dealcoach.cli import main
 from dealcoach.engine import drill, storage
-from dealcoach.engine.drillsession import Play
+from dealcoach.engine.drillsession import Play, attempt_seed, shuffled
 from dealcoach.engine.problems import InputError
 from tests.conftest import ROOT, SCENARIOS
 
@@ -288,8 +289,74 @@ def test_each_drill_scores_low_for_poor_answers_and_names_what_to_review(path, b
     assert all(any(line.strip().startswith(f"- {c} ") for line in lines) for c in missed)
 
 
+def chance(play: Play) -> tuple[float, float]:
+    """The score a trainee picking one choice at random expects at the current step, and its variance."""
+    choices = [c for c, _ in play.choices()]
+    if play.step.kind == "diagnose":
+        scores = [play.examiner.judge(play.step, play.deal, [c], "en").score for c in choices]
+    else:
+        right = play.examiner.expected(play.step, play.deal, play.examiner.advisor.run(play.deal, keep_facts=True))
+        scores = [1.0 if c in right else 0.0 for c in choices]
+    mean = sum(scores) / len(scores)
+    return mean, sum((x - mean) ** 2 for x in scores) / len(scores)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_answering_the_same_number_everywhere_scores_no_better_than_chance(number, builtin, examiner):
+    scored = expected = variance = 0.0
+    for path in DRILLS:
+        loaded = drill.load(path, builtin)
+        play = Play.begin(builtin, loaded, "en", examiner, seed=attempt_seed("trainee", loaded.name, 0))
+        while not play.finished:
+            mean, spread = chance(play)
+            expected, variance = expected + mean, variance + spread
+            choices = play.choices()
+            verdict, _ = play.answer([choices[min(number, len(choices)) - 1][0]])
+            scored += verdict.score
+    assert scored <= expected + 2 * variance**0.5, (scored, expected)
+
+
+def test_each_attempt_shows_the_choices_in_a_new_order_and_a_resume_keeps_it(tmp_path):
+    db = str(tmp_path / "d.db")
+    run = ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "eve", "--lang", "en"]
+    first = CliRunner().invoke(main, run, input="王敏\n")
+    second = CliRunner().invoke(main, run, input="王敏\n")
+    resumed = CliRunner().invoke(main, [*run[:2], "--resume", *run[3:]], input="")
+    order = [menu(result.output) for result in (first, second, resumed)]
+    assert order[0] != order[1]
+    assert [s.spec["seed"] for s in storage.Store(Path(db)).sessions("eve")] == [
+        attempt_seed("eve", "bank-oa-decision-maker", 0),
+        attempt_seed("eve", "bank-oa-decision-maker", 1),
+    ]
+    assert "(resuming at step 2)" in resumed.output
+    second_step = CliRunner().invoke(main, [*run[:2], "--resume", *run[3:]], input="")
+    assert menu(second_step.output) == menu(resumed.output)
+
+
+@pytest.mark.parametrize("typed", ["1,2", "1，2", "1、2", "1 2"])
+def test_several_flags_may_be_separated_the_way_chinese_and_english_typists_do(typed, builtin):
+    play = Play.begin(builtin, drill.load(ROOT / "scenarios" / "drills" / "bank-oa-decision-maker.yaml", builtin), "zh")
+    play.step = play.drill.step("red-flags")
+    assert play.parse(typed) == [c for c, _ in play.choices()[:2]]
+
+
+def test_a_seed_fixes_the_order_of_the_choices(tmp_path):
+    run = ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en", "--seed", "7"]
+    outputs = {CliRunner().invoke(main, [*run, "--trainee", who], input="").output for who in ("a", "b")}
+    assert len(outputs) == 1
+
+
+def test_the_good_option_sits_in_every_position_equally_often(builtin, examiner):
+    """Over many attempts, the good option of a move step is number 1, 2 or 3 about equally often."""
+    d = drill.load(ROOT / "scenarios" / "drills" / "price-concession.yaml", builtin)
+    step = d.step("the-concession")
+    choices = examiner.choices(step, d.deal, "en")
+    positions = [[c for c, _ in shuffled(choices, seed, step.id)].index("trade-it") for seed in range(300)]
+    assert all(80 <= positions.count(i) <= 120 for i in range(3))
+
+
 def test_scripted_answers_on_stdin_play_a_whole_drill(tmp_path):
-    answers = "2\nopponent\n4\n1\n2\n1\n"
+    answers = "王敏\nopponent\nanalytical\nthrough-coach\ninfluential_opponent\nanswer-doubts\n"
     result = CliRunner().invoke(
         main,
         ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en", "--trainee", "amy"],
@@ -303,7 +370,7 @@ def test_a_bad_answer_is_asked_again(tmp_path):
     result = CliRunner().invoke(
         main,
         ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en"],
-        input="9\nfoo\n2\n",
+        input="9\nfoo\n王敏\n",
     )
     assert "enter one number from 1-7" in result.output
     assert result.output.count("enter one number from 1-7") == 2
@@ -317,11 +384,13 @@ def test_resume_continues_exactly_where_the_trainee_stopped(tmp_path):
     first = CliRunner().invoke(
         main,
         ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "bo", "--lang", "en"],
-        input="2\nopponent\n4\n2\n",
+        input="王敏\nopponent\nanalytical\nover-the-head\n",
     )
     assert first.exit_code == 3
     second = CliRunner().invoke(
-        main, ["drill", "run", "--resume", "--db", db, "--trainee", "bo", "--lang", "en"], input="1,2\n2\n"
+        main,
+        ["drill", "run", "--resume", "--db", db, "--trainee", "bo", "--lang", "en"],
+        input="economic_buyer_unmet_late,influential_opponent\ndefuse\n",
     )
     assert second.exit_code == 0, second.output
     assert "(resuming at step 5)" in second.output
@@ -372,8 +441,8 @@ def play_bank(db: Path, trainee: str, answers: str) -> None:
 
 def test_report_shows_progress_weakest_concepts_first(tmp_path):
     db = tmp_path / "d.db"
-    play_bank(db, "amy", "1\nopponent\n3\n1\n2\n1\n")
-    play_bank(db, "amy", "2\nopponent\n4\n1\n2\n1\n")
+    play_bank(db, "amy", "周建国\nopponent\npromoter\nthrough-coach\ninfluential_opponent\nanswer-doubts\n")
+    play_bank(db, "amy", "王敏\nopponent\nanalytical\nthrough-coach\ninfluential_opponent\nanswer-doubts\n")
     text = CliRunner().invoke(main, ["drill", "report", "--db", str(db), "--trainee", "amy", "--lang", "en"]).output
     lines = text.splitlines()
     assert lines[0] == "amy: 2 attempt(s)"
@@ -452,6 +521,20 @@ def test_two_drills_writing_to_one_database_keep_all_their_answers(tmp_path):
         assert len(session.answers) == 6 and session.finished_at
 
 
+def menu(screen: str) -> dict[str, str]:
+    """The numbered choices printed on a terminal screen: text -> number."""
+    return {m.group(2).strip(): m.group(1) for m in re.finditer(r"^ {2}(\d+)\. (.+?)\r?$", screen, re.M)}
+
+
+def pick(child, label: str) -> str:
+    """Wait for the prompt, then type the number the terminal shows beside the choice that
+    starts with ``label``."""
+    child.expect("> ")
+    [number] = [n for text, n in menu(child.before).items() if text.startswith(label)]
+    child.sendline(number)
+    return number
+
+
 @pytest.mark.slow
 def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
     pexpect = pytest.importorskip("pexpect")
@@ -459,23 +542,27 @@ def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
     args = ["-m", "dealcoach", "drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "tty", "--lang", "en"]
     child = pexpect.spawn(sys.executable, args, cwd=str(ROOT), encoding="utf-8", timeout=60)
     child.expect("> ")
+    first = menu(child.before)
     child.sendline("x")
     child.expect("enter one number from 1-7")
-    child.sendline("2")
+    child.sendline(first["王敏"])
     child.expect("Right: 王敏")
-    child.expect("> ")
-    child.sendline("opponent")
+    pick(child, "opponent")
     child.expect("Right: opponent")
     child.expect("> ")
+    before_kill = menu(child.before)
     child.kill(9)  # a killed process: the two answers are already committed
     child.wait()
     child = pexpect.spawn(
         sys.executable, [*args[:4], "--resume", *args[5:]], cwd=str(ROOT), encoding="utf-8", timeout=60
     )
     child.expect(r"\(resuming at step 3\)")
-    for answer in ("4", "1", "2", "1"):
-        child.expect("> ")
-        child.sendline(answer)
+    child.expect("> ")
+    assert menu(child.before) == before_kill  # the same order as before the kill
+    child.sendline(before_kill["analytical"])
+    pick(child, "Ask 王敏 to introduce you")
+    pick(child, "influential opponent")
+    pick(child, "Go through his doubts")
     child.expect(r"Score: 6/6 \(100%\)")
     child.expect(pexpect.EOF)
     [session] = storage.Store(Path(db)).sessions("tty")
