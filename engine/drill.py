@@ -13,6 +13,7 @@ drill and ``storage`` keeps the answers.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,9 @@ from dealcoach.engine.whynot import WhyNot
 # Models build their validators on first use (defer_build): every command imports this module,
 # only the drill commands validate scenarios, and building eagerly would slow every start-up.
 END = "end"  # `next: end` finishes the drill
+# The longest option of a move step may be at most this many times the shortest, in either
+# language: otherwise "pick the longest, most careful-sounding one" finds the answer.
+LENGTH_SPREAD = 1.35
 ASKS = {"identify": ("role", "attitude", "relationship", "style"), "diagnose": ("red_flags", "criteria_at_risk")}
 
 
@@ -481,6 +485,7 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
                         ("steps", i, "options", j, "move"), f"no reaction rule answers the move {option.move!r}"
                     )
                 )
+    problems += [p for i, step in enumerate(steps) for p in _unbalanced(step, document, ("steps", i))]
     deal, step = drill.deal, steps[0]
     while step is not None:
         outcome = examiner.advisor.run(deal, keep_facts=True)
@@ -491,6 +496,29 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
         if option is not None and option.move:
             deal, _ = examiner.consequences(deal, option.move, "en")
         step = drill.next_step(step, option)
+    return problems
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a terminal: a Chinese character is two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _unbalanced(step: Step, document: yamlsource.Document, at: tuple[Any, ...]) -> list[Problem]:
+    """A move step whose options differ so much in length that the length gives the answer away."""
+    problems = []
+    for lang in ("zh", "en"):
+        widths = {o.id: display_width(o.text(lang)) for o in step.options}
+        if widths and max(widths.values()) > LENGTH_SPREAD * min(widths.values()):
+            longest, shortest = max(widths, key=widths.__getitem__), min(widths, key=widths.__getitem__)
+            problems.append(
+                document.problem(
+                    (*at, "options"),
+                    f"the options differ too much in length ({lang}: {longest!r} is {widths[longest]} columns, "
+                    f"{shortest!r} {widths[shortest]}); keep the longest within {LENGTH_SPREAD} times the "
+                    "shortest so length does not give the answer away",
+                )
+            )
     return problems
 
 
