@@ -78,6 +78,7 @@ class Step(BaseModel):
     ask: str | None = None
     role: str | None = None
     stakeholder: str | None = None
+    about: str | None = None  # the person a move step is about: its moves are judged for them
     options: list[Option] = []
     choices: list[str] = []  # diagnose: the red flags or criteria offered, right and wrong ones
     next: str | None = None
@@ -196,6 +197,8 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
         ):
             if target and target != END and target not in ids:
                 problems.append(document.problem((*at, *_as_path(key)), f"no step {target!r} in this drill"))
+        if step.about and step.about not in names:
+            problems.append(document.problem((*at, "about"), f"{step.about!r} is not a stakeholder of the deal"))
         if step.stakeholder and step.stakeholder not in names:
             problems.append(
                 document.problem((*at, "stakeholder"), f"{step.stakeholder!r} is not a stakeholder of the deal")
@@ -274,11 +277,11 @@ class Verdict:
     summary: str = ""  # one line for the debrief: what the right answer was
 
 
-def _backing(option: Option, given: list[advice_mod.Advice]) -> advice_mod.Advice | None:
-    """The advice that makes ``option`` a good move: its rule's, naming ``about`` if it says whom."""
-    return next(
-        (a for a in given if a.rule == option.rule and (option.about is None or option.about in a.stakeholders)), None
-    )
+def _backing(option: Option, given: list[advice_mod.Advice], step: Step) -> advice_mod.Advice | None:
+    """The advice that makes ``option`` a good move: its rule's, for the person the option or its
+    step is ``about`` (a style rule fires for everyone of that style, and the step is about one)."""
+    about = option.about or step.about
+    return next((a for a in given if a.rule == option.rule and (about is None or about in a.stakeholders)), None)
 
 
 class Examiner:
@@ -324,7 +327,7 @@ class Examiner:
     ) -> set[str]:
         derived = [(t, dict(v)) for t, v in outcome.derivations]
         if step.kind in ("move", "negotiate"):
-            return {o.id for o in step.options if _backing(o, given) is not None}
+            return {o.id for o in step.options if _backing(o, given, step) is not None}
         if step.ask == "red_flags":
             return {v["code"] for t, v in derived if t == "red_flag"} & set(step.choices)
         if step.ask == "criteria_at_risk":
@@ -405,7 +408,7 @@ class Examiner:
             lines = [
                 ("好棋。" if zh else "Good move. ")
                 + ("手册的建议：" if zh else "The playbook says: ")
-                + _backing(option, given).text
+                + _backing(option, given, step).text
             ]
             score = 1.0
         else:
@@ -417,7 +420,7 @@ class Examiner:
                 ]
             better = [o for o in step.options if o.id in right]
             for other in better:
-                backing = _backing(other, given)
+                backing = _backing(other, given, step)
                 lines.append(("更好的一步：" if zh else "Better: ") + other.text(lang) + " — " + backing.text)
                 concepts += [c for c in self._rule_concepts(other.rule) if c not in concepts]
             if not better:

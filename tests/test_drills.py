@@ -134,6 +134,21 @@ def test_a_poor_move_names_the_better_one(tmp_path, builtin, examiner):
     assert verdict.summary == "Better: Ask 小李 to introduce you"
 
 
+@pytest.mark.parametrize("answer", ["one-page-cutover", "every-test-record"])
+def test_a_step_about_a_person_is_judged_and_explained_for_that_person(answer, builtin, examiner):
+    d = drill.load(ROOT / "scenarios" / "drills" / "styles-in-the-room.yaml", builtin)
+    verdict = examiner.judge(d.step("meet-cai"), d.deal, [answer], "zh")
+    advice = "\n".join(verdict.feedback)
+    assert "蔡文博是控制型" in advice
+    assert "邵振东" not in advice
+
+
+def test_a_step_about_someone_outside_the_deal_is_refused(tmp_path, builtin):
+    path = write(tmp_path, MINI.replace("    kind: move\n", "    kind: move\n    about: 张三\n"))
+    with pytest.raises(InputError, match="'张三' is not a stakeholder of the deal"):
+        drill.load(path, builtin)
+
+
 def test_diagnose_scores_the_flags_the_assessment_derives(tmp_path, builtin, examiner):
     d = mini(tmp_path, builtin)
     assert judge(examiner, d, "flags", ["economic_buyer_unmet_late"]).score == 1
