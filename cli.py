@@ -374,6 +374,9 @@ def answer_lines(answers_file: str | None) -> Iterator[str] | None:
 )
 @click.option("--resume", is_flag=True, help="Continue the trainee's unfinished session exactly where it stopped.")
 @click.option(
+    "--explain", is_flag=True, help="Trainers: after each answer, the rules behind it and the conditions that failed."
+)
+@click.option(
     "--seed",
     type=click.IntRange(min=0),
     default=None,
@@ -388,6 +391,7 @@ def drill_run(
     lang: Lang | None,
     answers_file: str | None,
     resume: bool,
+    explain: bool,
     seed: int | None,
     db_path: str | None,
     kb_dirs: tuple[str, ...],
@@ -401,7 +405,7 @@ def drill_run(
         if session is None:
             fail([f"dealcoach: {trainee} has no unfinished drill{f' {name!r}' if name else ''} to resume"])
             sys.exit(EXIT_INPUT)
-        play = drillsession.Play.resume(knowledge, session, store)
+        play = drillsession.Play.resume(knowledge, session, store, drill_mod.Examiner(knowledge, explain=explain))
     else:
         if from_deal:
             try:
@@ -419,7 +423,8 @@ def drill_run(
         if seed is None:
             attempt = sum(1 for s in store.sessions(trainee) if s.drill == built.name)
             seed = drillsession.attempt_seed(trainee, built.name, attempt)
-        play = drillsession.Play.begin(knowledge, built, lang or default_lang(), seed=seed)
+        examiner = drill_mod.Examiner(knowledge, explain=explain)
+        play = drillsession.Play.begin(knowledge, built, lang or default_lang(), examiner, seed=seed)
         play.store = store
         play.session_id = store.start(trainee, built.name, play.lang, drillsession.spec_of(built, seed), from_deal)
     drillui.play(play, answer_lines(answers_file))

@@ -81,6 +81,8 @@ class Step(BaseModel):
     about: str | None = None  # the person a move step is about: its moves are judged for them
     options: list[Option] = []
     choices: list[str] = []  # diagnose: the red flags or criteria offered, right and wrong ones
+    defensible: list[str] = []  # diagnose: choices a good rep could argue for; they cost nothing
+    cues: Text | None = None  # identify: what in the person's behaviour gives the answer away
     next: str | None = None
 
     @model_validator(mode="after")
@@ -96,6 +98,8 @@ class Step(BaseModel):
             raise ValueError(f"an identify-{self.ask} step names the stakeholder: stakeholder: 张伟")
         if self.kind == "diagnose" and len(self.choices) < 2:
             raise ValueError("a diagnose step offers at least two choices")
+        if set(self.defensible) - set(self.choices):
+            raise ValueError("'defensible' may list only the step's own choices")
         return self
 
 
@@ -287,9 +291,10 @@ def _backing(option: Option, given: list[advice_mod.Advice], step: Step) -> advi
 class Examiner:
     """Scores answers on the deal as it stands, using the knowledge base's own conclusions."""
 
-    def __init__(self, kb: KnowledgeBase, advisor: Advisor | None = None):
+    def __init__(self, kb: KnowledgeBase, advisor: Advisor | None = None, explain: bool = False):
         self.kb = kb
         self.advisor = advisor or Advisor(kb)
+        self.explain = explain  # rule ids and the conditions that failed: for trainers, not trainees
 
     def choices(self, step: Step, deal: Deal, lang: Lang) -> list[tuple[str, str]]:
         """The numbered choices shown for a step: (answer id, text)."""
@@ -298,11 +303,29 @@ class Examiner:
             return [(o.id, o.text(lang)) for o in step.options]
         if step.kind == "diagnose":
             enum = "red_flag" if step.ask == "red_flags" else "criterion"
-            return [(c, vocabulary.label(enum, c, lang)) for c in step.choices]
+            return [(c, vocabulary.label(enum, c, lang)) for c in self._offered(step, deal)]
         if step.ask == "role":
             return [(p.name, p.name) for p in deal.stakeholders]
         enum = {"attitude": "attitude", "relationship": "relationship_class", "style": "style"}[step.ask or ""]
         return [(v, vocabulary.label(enum, v, lang)) for v in vocabulary.ids(enum) if v != "unknown"]
+
+    def _offered(self, step: Step, deal: Deal) -> list[str]:
+        """A red-flag step offers its authored choices and every flag the deal shows now: a flag
+        the trainee's own earlier moves raised must be there to be spotted."""
+        if step.ask != "red_flags":
+            return list(step.choices)
+        raised = sorted(self._flags(self.advisor.run(deal, keep_facts=True)))
+        return list(dict.fromkeys([*step.choices, *raised]))
+
+    @staticmethod
+    def _flags(outcome: Outcome) -> dict[str, list[str]]:
+        """The red flags the deal shows, each with the people it is about."""
+        flags: dict[str, list[str]] = {}
+        for fact_type, values in outcome.derivations:
+            if fact_type == "red_flag":
+                v = dict(values)
+                flags.setdefault(v["code"], []).append(v.get("stakeholder") or "")
+        return flags
 
     def _conclusions(
         self, step: Step, outcome: Outcome, lang: Lang
@@ -329,7 +352,7 @@ class Examiner:
         if step.kind in ("move", "negotiate"):
             return {o.id for o in step.options if _backing(o, given, step) is not None}
         if step.ask == "red_flags":
-            return {v["code"] for t, v in derived if t == "red_flag"} & set(step.choices)
+            return set(self._flags(outcome))
         if step.ask == "criteria_at_risk":
             assert health is not None
             return {c for c, status in health.criteria.items() if status == "at_risk"} & set(step.choices)
@@ -348,7 +371,7 @@ class Examiner:
             return self._move(step, outcome, given, answer[0], right, lang)
         if step.kind == "diagnose":
             assert health is not None
-            return self._diagnose(step, answer, right, health, lang)
+            return self._diagnose(step, answer, right, health, self._flags(outcome), lang)
         return self._identify(step, deal, answer[0], right, lang)
 
     def _labels(self, step: Step, ids: set[str] | list[str], deal: Deal, lang: Lang) -> str:
@@ -368,35 +391,67 @@ class Examiner:
             lines = [("答对了：" if zh else "Right: ") + shown]
         else:
             lines = [("不对。正确答案：" if zh else "Not quite. The answer: ") + shown]
+        if step.cues is not None:
+            lines.append(("看点：" if zh else "The cues: ") + step.cues(lang))
         lines.append(self._concept_line(step.concepts, lang))
         summary = ("正确答案：" if zh else "The answer: ") + shown
         return Verdict(1.0 if answer in right else 0.0, 1.0, lines, list(step.concepts), summary=summary)
 
     def _diagnose(
-        self, step: Step, answer: list[str], right: set[str], health: assessment_mod.Assessment, lang: Lang
+        self,
+        step: Step,
+        answer: list[str],
+        right: set[str],
+        health: assessment_mod.Assessment,
+        flags: dict[str, list[str]],
+        lang: Lang,
     ) -> Verdict:
+        """Scored by a rubric: each right choice earns its share, a defensible one costs nothing,
+        each wrong one takes a share back (never below zero)."""
         zh = lang == "zh"
         chosen = set(answer)
-        hits, wrong, missed = chosen & right, chosen - right, right - chosen
-        score = 1.0 if not right and not chosen else max(0.0, (len(hits) - len(wrong)) / max(len(right), 1))
+        hits, missed = chosen & right, right - chosen
+        fair, wrong = (chosen - right) & set(step.defensible), chosen - right - set(step.defensible)
+        score = max(0.0, (len(hits) - len(wrong)) / len(right)) if right else (0.0 if wrong else 1.0)
         enum = "red_flag" if step.ask == "red_flags" else "criterion"
-        label = lambda ids: ("、" if zh else ", ").join(self.kb.vocabulary.label(enum, i, lang) for i in sorted(ids))  # noqa: E731
+        sep = "、" if zh else ", "
+
+        def label(ids: set[str]) -> str:
+            return sep.join(self._flag_label(enum, i, flags, lang) for i in sorted(ids))
+
         lines = []
         if hits:
             lines.append(("看准了：" if zh else "Spotted: ") + label(hits))
         if missed:
             lines.append(("漏掉了：" if zh else "Missed: ") + label(missed))
+        if fair:
+            lines.append(
+                (
+                    "说得通，但这里手册不把它算作危险信号："
+                    if zh
+                    else "Defensible, though the playbook does not count it here: "
+                )
+                + label(fair)
+            )
         if wrong:
             lines.append(("这些在本单并不成立：" if zh else "Not the case in this deal: ") + label(wrong))
         if not right and not chosen:
             lines.append("判断正确：没有这类问题。" if zh else "Right: there is none here.")
-        for item in health.deductions:
-            code_hit = any(self.kb.vocabulary.label(enum, i, lang) in item["reason"] for i in right)
-            if code_hit and item["because"]:
-                lines.append(("依据：" if zh else "Because: ") + item["because"])
+        if self.explain:
+            lines += [
+                ("依据：" if zh else "Because: ") + item["because"] for item in health.deductions if item["because"]
+            ]
         lines.append(self._concept_line(step.concepts, lang))
         summary = ("应选：" if zh else "The flags: ") + (label(right) or ("无" if zh else "none"))
         return Verdict(round(score, 2), 1.0, lines, list(step.concepts), summary=summary)
+
+    def _flag_label(self, enum: str, code: str, flags: dict[str, list[str]], lang: Lang) -> str:
+        """A flag in words, with the people it is about: 有分量的对手（赵国栋）."""
+        text = self.kb.vocabulary.label(enum, code, lang)
+        people = [p for p in flags.get(code, []) if p]
+        if not people:
+            return text
+        return f"{text}（{'、'.join(people)}）" if lang == "zh" else f"{text} ({', '.join(people)})"
 
     def _move(
         self, step: Step, outcome: Outcome, given: list[advice_mod.Advice], answer: str, right: set[str], lang: Lang
@@ -410,10 +465,18 @@ class Examiner:
                 + ("手册的建议：" if zh else "The playbook says: ")
                 + _backing(option, given, step).text
             ]
+            if self.explain:
+                lines.append(("规则：" if zh else "Rule: ") + str(option.rule))
             score = 1.0
         else:
             lines = ["这一步不够好。" if zh else "Not the best move."]
-            if option.rule and option.rule in self.kb.rule_by_id:
+            if option.rule in self.kb.rule_by_id:
+                lines.append(
+                    "这一招手册里有，但它适合的是别的局面，不是眼下这一步。"
+                    if zh
+                    else "It is a playbook move, but for another situation than the one in front of you."
+                )
+            if self.explain and option.rule in self.kb.rule_by_id:
                 lines += [
                     line.strip()
                     for line in WhyNot(self.kb, outcome, lang).explain(self.kb.rule_by_id[option.rule], brief=True)
@@ -421,7 +484,10 @@ class Examiner:
             better = [o for o in step.options if o.id in right]
             for other in better:
                 backing = _backing(other, given, step)
-                lines.append(("更好的一步：" if zh else "Better: ") + other.text(lang) + " — " + backing.text)
+                lines.append(("更好的一步：" if zh else "Better: ") + other.text(lang))
+                lines.append(("手册的建议：" if zh else "The playbook says: ") + backing.text)
+                if self.explain:
+                    lines.append(("规则：" if zh else "Rule: ") + str(other.rule))
                 concepts += [c for c in self._rule_concepts(other.rule) if c not in concepts]
             if not better:
                 lines.append(

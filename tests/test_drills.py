@@ -156,6 +156,65 @@ def test_diagnose_scores_the_flags_the_assessment_derives(tmp_path, builtin, exa
     assert judge(examiner, d, "flags", ["economic_buyer_unmet_late", "no_coach"]).score == 0
 
 
+FLAGS = "    choices: [economic_buyer_unmet_late, no_coach]"
+
+
+def flags_drill(tmp_path, builtin, choices: str) -> drill.Drill:
+    return drill.load(write(tmp_path, MINI.replace(FLAGS, choices)), builtin)
+
+
+@pytest.mark.parametrize(
+    ("answer", "score"),
+    [
+        (["economic_buyer_unmet_late"], 1.0),
+        (["economic_buyer_unmet_late", "single_contact"], 1.0),  # defensible: costs nothing
+        (["economic_buyer_unmet_late", "no_coach"], 0.0),  # wrong: takes the right one's share back
+        (["single_contact"], 0.0),
+    ],
+)
+def test_red_flags_are_scored_by_the_rubric_right_defensible_wrong(answer, score, tmp_path, builtin, examiner):
+    d = flags_drill(
+        tmp_path,
+        builtin,
+        "    choices: [economic_buyer_unmet_late, no_coach, single_contact]\n    defensible: [single_contact]",
+    )
+    assert examiner.expected(d.step("flags"), d.deal, examiner.advisor.run(d.deal, keep_facts=True)) == {
+        "economic_buyer_unmet_late"
+    }
+    assert judge(examiner, d, "flags", answer).score == score
+
+
+def test_a_defensible_flag_is_acknowledged_in_the_feedback(tmp_path, builtin, examiner):
+    d = flags_drill(
+        tmp_path, builtin, "    choices: [economic_buyer_unmet_late, single_contact]\n    defensible: [single_contact]"
+    )
+    feedback = judge(examiner, d, "flags", ["economic_buyer_unmet_late", "single_contact"]).feedback
+    assert "Spotted: decision maker never met late in the cycle (王总)" in feedback
+    assert "Defensible, though the playbook does not count it here: a single contact carries the deal" in feedback
+
+
+def test_a_red_flag_the_deal_shows_is_offered_even_when_the_author_left_it_out(tmp_path, builtin, examiner):
+    d = flags_drill(tmp_path, builtin, "    choices: [no_coach, single_contact]")
+    offered = [c for c, _ in examiner.choices(d.step("flags"), d.deal, "en")]
+    assert offered == ["no_coach", "single_contact", "economic_buyer_unmet_late"]
+    assert judge(examiner, d, "flags", ["economic_buyer_unmet_late"]).score == 1.0
+
+
+def test_defensible_flags_must_be_among_the_choices(tmp_path, builtin):
+    with pytest.raises(InputError, match="'defensible' may list only the step's own choices"):
+        flags_drill(tmp_path, builtin, FLAGS + "\n    defensible: [single_contact]")
+
+
+def test_feedback_on_a_miss_speaks_as_a_coach_and_names_rules_only_when_asked(tmp_path, builtin):
+    d = mini(tmp_path, builtin)
+    plain = drill.Examiner(builtin).judge(d.step("reach"), d.deal, ["bypass"], "en").feedback
+    explained = drill.Examiner(builtin, explain=True).judge(d.step("reach"), d.deal, ["bypass"], "en").feedback
+    assert "Better: Ask 小李 to introduce you" in plain
+    assert any(line.startswith("The playbook says: ") for line in plain)
+    assert not any("coverage." in line or "condition" in line for line in plain)
+    assert "Rule: coverage.coach-arranges-economic-buyer" in explained
+
+
 def test_a_move_changes_the_deal_and_later_answers(tmp_path, builtin, examiner):
     d = mini(tmp_path, builtin)
     after_coach, changes = examiner.consequences(d.deal, "ask_coach_intro", "en")
