@@ -13,7 +13,6 @@ drill and ``storage`` keeps the answers.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +27,7 @@ from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.runner import Advisor, Outcome
-from dealcoach.engine.templating import tidy
+from dealcoach.engine.templating import display_width, tidy
 from dealcoach.engine.vocabulary import Lang
 from dealcoach.engine.whynot import WhyNot
 
@@ -566,11 +565,6 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
             deal, _ = examiner.consequences(deal, option.move, "en")
         step = drill.next_step(step, option)
     return problems
-
-
-def display_width(text: str) -> int:
-    """Columns a text takes in a terminal: a Chinese character is two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _unbalanced(step: Step, document: yamlsource.Document, at: tuple[Any, ...]) -> list[Problem]:

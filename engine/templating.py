@@ -45,30 +45,45 @@ def tidy(text: str) -> str:
     return _GAP_BETWEEN_WIDE.sub("", " ".join(text.split()))
 
 
-def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None) -> str:
+def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None, keep: Iterable[str] = ()) -> str:
     """Wrap mixed Chinese and English text to ``width`` columns.
 
     Chinese has no spaces, so a line may break between any two CJK characters; English words
-    are kept whole.
+    are kept whole, and so is every string in ``keep`` (people's names: 周建|国 reads as a typo).
     """
     lines: list[str] = []
-    prefix = indent if first is None else first
-    line = prefix
-    for token in _tokens(text):
-        closing = token in NO_LINE_START  # Chinese punctuation never starts a line (kinsoku)
-        if display_width(line) + display_width(token) > width and line.strip() and not closing:
-            lines.append(line.rstrip())
-            line = indent
-            token = token.lstrip()
-        line += token
-    lines.append(line.rstrip())
+    head = indent if first is None else first
+    line: list[str] = []  # the tokens of the line being filled
+    for token in _tokens(text, sorted(keep, key=len, reverse=True)):
+        used = display_width(head + "".join(line))
+        if used + display_width(token) > width and line:
+            # Chinese punctuation never starts a line (kinsoku), nor hangs past the margin: the
+            # character before it goes down with it.
+            carried = [line.pop()] if token in NO_LINE_START and len(line) > 1 else []
+            lines.append((head + "".join(line)).rstrip())
+            head, line = indent, [t.lstrip() for t in carried[:1]] + carried[1:]
+            token = token.lstrip() if not line else token
+        line.append(token)
+    lines.append((head + "".join(line)).rstrip())
     return "\n".join(lines)
 
 
-def _tokens(text: str) -> Iterable[str]:
-    """Words with their leading space, and single CJK characters."""
+def _tokens(text: str, keep: list[str] | None = None) -> Iterable[str]:
+    """Words with their leading space, single CJK characters, and the strings in ``keep`` whole."""
     word = ""
-    for ch in " ".join(text.split()):
+    text = " ".join(text.split())
+    i = 0
+    while i < len(text):
+        whole = next((k for k in keep or () if k and text.startswith(k, i)), None)
+        if whole is not None:
+            if word.strip():
+                yield word
+            yield (" " if word.endswith(" ") else "") + whole
+            word = ""
+            i += len(whole)
+            continue
+        ch = text[i]
+        i += 1
         wide = _wide(ch)
         if wide or ch == " ":
             if word:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from dealcoach.cli import main
 from dealcoach.engine import drill, storage
 from dealcoach.engine.drillsession import Play, attempt_seed, shuffled
 from dealcoach.engine.problems import InputError
+from dealcoach.engine.templating import display_width, wrap
 from tests.conftest import ROOT, SCENARIOS
 
 DRILLS = sorted((SCENARIOS / "drills").glob("*.yaml"))
@@ -506,6 +508,49 @@ def test_resume_continues_exactly_where_the_trainee_stopped(tmp_path):
     assert session.finished_at is not None
 
 
+def test_a_resumed_session_opens_with_the_briefing_and_a_recap_of_the_steps_so_far(tmp_path):
+    db = str(tmp_path / "d.db")
+    run = ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "cy", "--lang", "en"]
+    CliRunner().invoke(main, run, input="王敏\nfriend\n")
+    resumed = CliRunner().invoke(main, [*run[:2], "--resume", *run[3:]], input="").output
+    lines = resumed.splitlines()
+    assert "(resuming at step 3)" in lines
+    recap = lines[lines.index("So far:") + 1 :]
+    assert recap[0].startswith("  1. 1/1 Inside the customer, who is our coach")
+    assert any(line.startswith("  2. 0/1 ") for line in recap)
+    assert "  Total 1/2" in recap
+    assert "Bank OA network" in lines[0] and len(lines[1]) > 20  # the briefing again
+
+
+@pytest.mark.slow
+def test_the_terminal_width_sets_the_wrapping_and_names_stay_whole(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    args = ["-m", "dealcoach", "drill", "run", "price-concession", "--db", str(tmp_path / "d.db"), "--lang", "zh"]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # the terminal decides
+    child = pexpect.spawn(
+        sys.executable, args, cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(40, 44), env=env
+    )
+    child.expect("> ")
+    screen = child.before.replace("\r", "")
+    child.terminate(force=True)
+    assert max(display_width(line) for line in screen.splitlines()) <= 44
+    assert max(display_width(line) for line in screen.splitlines()) >= 40
+    names = ["潘静", "魏海燕", "杜明", "许文斌"]
+    for line in screen.splitlines():
+        assert not any(line.rstrip().endswith(n[:1]) and not line.rstrip().endswith(n) for n in names if len(n) > 2)
+    assert not any(line.lstrip().startswith(("，", "。", "、")) for line in screen.splitlines())
+
+
+def test_wrapping_keeps_names_whole_and_never_hangs_punctuation_past_the_margin():
+    text = "请王敏引荐，先从王敏那里问清周建国最看重什么，再约二十分钟当面谈"
+    for width in range(12, 30):
+        lines = wrap(text, width, "  ", "", keep=["周建国", "王敏"]).splitlines()
+        assert all(display_width(line) <= width for line in lines)
+        assert "".join(line.strip() for line in lines) == text
+        assert not any(line.strip().startswith(("，", "。")) for line in lines)
+        assert not any(line.endswith(("周", "周建", "王")) for line in lines)
+
+
 def test_resume_without_an_unfinished_drill_says_so(tmp_path):
     result = CliRunner().invoke(main, ["drill", "run", "--resume", "--db", str(tmp_path / "d.db"), "--trainee", "x"])
     assert result.exit_code == 2
@@ -621,8 +666,9 @@ def test_two_drills_writing_to_one_database_keep_all_their_answers(tmp_path):
 
 
 def menu(screen: str) -> dict[str, str]:
-    """The numbered choices printed on a terminal screen: text -> number."""
-    return {m.group(2).strip(): m.group(1) for m in re.finditer(r"^ {2}(\d+)\. (.+?)\r?$", screen, re.M)}
+    """The numbered choices of the last step printed on a terminal screen: text -> number."""
+    step = screen.rsplit("Step ", 1)[-1]
+    return {m.group(2).strip(): m.group(1) for m in re.finditer(r"^ {2}(\d+)\. (.+?)\r?$", step, re.M)}
 
 
 def pick(child, label: str) -> str:
