@@ -11,6 +11,7 @@ import hashlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dealcoach.engine import deal as deal_mod
@@ -18,10 +19,12 @@ from dealcoach.engine import yamlsource
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.drill import Drill, Examiner, Scenario, Step, Verdict
 from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.problems import InputError
 from dealcoach.engine.storage import Answer, Session, Store, now
 from dealcoach.engine.vocabulary import Lang
 
 NONE_WORDS = {"none", "no", "0", "无", "没有"}
+STUDY_PLAN = 3  # concepts in a debrief's study plan: the weakest first; more would not get studied
 
 
 def spec_of(drill: Drill, seed: int | None = None) -> dict[str, Any]:
@@ -197,22 +200,42 @@ class Debrief:
             lang,
         )
 
-    def lines(self, kb: KnowledgeBase) -> list[str]:
+    def lines(self, kb: KnowledgeBase, practice: dict[str, list[str]] | None = None, drill: str = "") -> list[str]:
         zh = self.lang == "zh"
         percent = round(100 * self.score / self.max_score) if self.max_score else 0
         out = [("总分：" if zh else "Score: ") + f"{self.score:g}/{self.max_score:g} ({percent}%)", ""]
         out.append("各要点得分：" if zh else "By concept:")
         for concept, (score, most) in sorted(self.by_concept.items(), key=lambda kv: kv[1][0] / kv[1][1]):
-            out.append(f"  {concept} {kb.concepts[concept].title(self.lang)}: {score:g}/{most:g}")
+            colon = "：" if zh else ": "
+            out.append(f"  {concept} {kb.concepts[concept].title(self.lang)}{colon}{score:g}/{most:g}")
         if self.costly:
             out += ["", "失分最多的几步：" if zh else "The moves that cost most:"]
             for turn in self.costly[:3]:
                 out.append(f"  - {turn.step.prompt(self.lang)}")
                 out.append(f"    {turn.verdict.summary}")
         if self.review:
-            out += ["", "建议复习：" if zh else "Review:"]
-            for concept in self.review:
-                rules = [r.id for r in kb.rules if concept in r.model.concepts and not r.derives][:2]
-                hint = f" (dealcoach kb show {rules[0]})" if rules else ""
-                out.append(f"  - {concept} {kb.concepts[concept].title(self.lang)}{hint}")
+            out += ["", "学习计划：" if zh else "Study plan:"]
+            for concept in self.review[:STUDY_PLAN]:
+                drills = (practice or {}).get(concept, [])
+                where = next((d for d in drills if d != drill), drills[0] if drills else None)
+                out.append(f"  - {concept} {kb.concepts[concept].title(self.lang)}")
+                if where:
+                    out.append(("    练习：" if zh else "    Practise: ") + f"dealcoach drill run {where}")
         return out
+
+
+def practice(directory: Path) -> dict[str, list[str]]:
+    """Which drills in ``directory`` practise each concept, read from their steps. A file that
+    does not parse is left out here (``drill check`` reports it)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            data = yamlsource.load(str(path)).data
+        except InputError:
+            continue
+        steps = data.get("steps") if isinstance(data, dict) else None
+        for step in steps if isinstance(steps, list) else []:
+            for concept in step.get("concepts", []) if isinstance(step, dict) else []:
+                if isinstance(concept, str) and path.stem not in found[concept]:
+                    found[concept].append(path.stem)
+    return dict(found)

@@ -14,7 +14,9 @@ from functools import partial
 
 import click
 
+from dealcoach.engine import drillsession
 from dealcoach.engine.drillsession import Play
+from dealcoach.engine.kb import scenarios_dir
 from dealcoach.engine.templating import wrap
 
 EXIT_INCOMPLETE = 3
@@ -46,7 +48,8 @@ def play(session: Play, lines: Iterator[str] | None) -> None:
         _step(session, lines)
     click.echo("")
     click.echo("—— 复盘 ——" if zh else "--- Debrief ---")
-    for line in session.debrief().lines(session.kb):
+    bundled = drillsession.practice(scenarios_dir() / "drills")
+    for line in session.debrief().lines(session.kb, bundled, session.drill.name):
         indent = line[: len(line) - len(line.lstrip())]
         click.echo(fill(line.strip(), indent=indent + "    ", first=indent) if line else "")
 

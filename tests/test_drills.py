@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from dealcoach.cli import main
 from dealcoach.engine import drill, storage
-from dealcoach.engine.drillsession import Play, attempt_seed, shuffled
+from dealcoach.engine.drillsession import Play, attempt_seed, practice, shuffled
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.templating import display_width, wrap
 from tests.conftest import ROOT, SCENARIOS
@@ -367,7 +367,7 @@ def test_each_drill_scores_full_marks_for_the_right_answers(path, builtin):
 
 
 @pytest.mark.parametrize("path", DRILLS, ids=[p.stem for p in DRILLS])
-def test_each_drill_scores_low_for_poor_answers_and_names_what_to_review(path, builtin):
+def test_each_drill_scores_low_for_poor_answers_and_plans_at_most_three_concepts_to_practise(path, builtin):
     play = Play.begin(builtin, drill.load(path, builtin), "en")
     while not play.finished:
         outcome = play.examiner.advisor.run(play.deal, keep_facts=True)
@@ -376,10 +376,12 @@ def test_each_drill_scores_low_for_poor_answers_and_names_what_to_review(path, b
         play.answer(wrong[:1] if play.step.kind != "diagnose" else wrong)
     debrief = play.debrief()
     assert debrief.score <= debrief.max_score / 3
-    lines = debrief.lines(builtin)
-    missed = [c for c in debrief.review]
-    assert missed
-    assert all(any(line.strip().startswith(f"- {c} ") for line in lines) for c in missed)
+    lines = debrief.lines(builtin, practice(SCENARIOS / "drills"), path.stem)
+    plan = lines[lines.index("Study plan:") + 1 :]
+    concepts = [line.split()[1] for line in plan if line.startswith("  - ")]
+    assert 1 <= len(concepts) <= 3
+    assert concepts == debrief.review[:3]
+    assert len([line for line in plan if line.startswith("    Practise: dealcoach drill run ")]) == len(concepts)
 
 
 def chance(play: Play) -> tuple[float, float]:
