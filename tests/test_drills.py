@@ -571,6 +571,17 @@ def test_drill_from_a_live_deal(tmp_path):
     assert "Debrief" in resumed.output
 
 
+@pytest.mark.parametrize("deal", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_a_drill_can_be_made_from_every_bundled_deal_and_played_to_the_end(deal, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["drill", "run", "--from-deal", str(deal), "--db", str(tmp_path / "d.db"), "--lang", "en"],
+        input="1\n" * 30,
+    )
+    assert result.exit_code == 0, result.output
+    assert "--- Debrief ---" in result.output
+
+
 def test_drill_list_shows_title_steps_minutes_and_concepts():
     result = CliRunner().invoke(main, ["drill", "list", "--lang", "en"])
     assert "bank-oa-decision-maker  Bank OA network: reaching the person who decides" in result.output
