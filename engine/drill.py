@@ -107,6 +107,7 @@ class Scenario(BaseModel):
     title: Text
     briefing: Text
     minutes: int = Field(default=10, ge=1, le=120)
+    pass_mark: int = Field(default=80, ge=1, le=100)  # percent of the points a certified trainee scores
     deal: str | dict[str, Any]
     steps: list[Step] = Field(min_length=1)
 

@@ -165,7 +165,9 @@ class Play:
         return verdict, changes
 
     def debrief(self) -> Debrief:
-        return Debrief.of(self.turns, self.kb, self.lang)
+        debrief = Debrief.of(self.turns, self.kb, self.lang)
+        debrief.pass_mark = self.drill.scenario.pass_mark
+        return debrief
 
 
 @dataclass
@@ -176,6 +178,7 @@ class Debrief:
     costly: list[Turn]
     review: list[str]
     lang: Lang
+    pass_mark: int | None = None  # percent; the drill's own, when the debrief is of a whole drill
 
     @classmethod
     def of(cls, turns: list[Turn], kb: KnowledgeBase, lang: Lang) -> Debrief:
@@ -203,7 +206,15 @@ class Debrief:
     def lines(self, kb: KnowledgeBase, practice: dict[str, list[str]] | None = None, drill: str = "") -> list[str]:
         zh = self.lang == "zh"
         percent = round(100 * self.score / self.max_score) if self.max_score else 0
-        out = [("总分：" if zh else "Score: ") + f"{self.score:g}/{self.max_score:g} ({percent}%)", ""]
+        shown = f"（{percent}%）" if zh else f" ({percent}%)"
+        out = [("总分：" if zh else "Score: ") + f"{self.score:g}/{self.max_score:g}{shown}"]
+        if self.pass_mark is not None:
+            passed = percent >= self.pass_mark
+            if zh:
+                out.append(f"{'合格' if passed else '尚未合格'}（及格线 {self.pass_mark}%）")
+            else:
+                out.append(f"{'Certified' if passed else 'Not yet certified'} (pass mark {self.pass_mark}%)")
+        out.append("")
         out.append("各要点得分：" if zh else "By concept:")
         for concept, (score, most) in sorted(self.by_concept.items(), key=lambda kv: kv[1][0] / kv[1][1]):
             colon = "：" if zh else ": "

@@ -458,6 +458,9 @@ def test_the_good_option_sits_in_every_position_equally_often(builtin, examiner)
     assert all(80 <= positions.count(i) <= 120 for i in range(3))
 
 
+PERFECT_BANK = "王敏\nopponent\nanalytical\nthrough-coach\ninfluential_opponent\nanswer-doubts\n"
+
+
 def test_scripted_answers_on_stdin_play_a_whole_drill(tmp_path):
     answers = "王敏\nopponent\nanalytical\nthrough-coach\ninfluential_opponent\nanswer-doubts\n"
     result = CliRunner().invoke(
@@ -467,6 +470,28 @@ def test_scripted_answers_on_stdin_play_a_whole_drill(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "Score: 6/6 (100%)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("answers", "verdict"),
+    [
+        (PERFECT_BANK, "Certified (pass mark 80%)"),
+        (PERFECT_BANK.replace("through-coach", "over-the-head"), "Not yet certified (pass mark 80%)"),
+    ],
+)
+def test_the_debrief_certifies_a_trainee_who_reaches_the_drills_pass_mark(answers, verdict, tmp_path):
+    result = CliRunner().invoke(
+        main, ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en"], input=answers
+    )
+    assert verdict in result.output.splitlines()
+
+
+def test_a_drill_sets_its_own_pass_mark(tmp_path, builtin):
+    d = drill.load(write(tmp_path, MINI.replace("briefing:", "pass_mark: 50\nbriefing:")), builtin)
+    play = Play.begin(builtin, d, "zh")
+    while not play.finished:
+        play.answer([play.choices()[0][0]] if play.step.kind != "diagnose" else [])
+    assert any(line.endswith("（及格线 50%）") for line in play.debrief().lines(builtin))
 
 
 def test_a_bad_answer_is_asked_again(tmp_path):
