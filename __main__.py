@@ -1,6 +1,6 @@
 """``python -m dealcoach``: the same program as the ``dealcoach`` command."""
 
-from dealcoach.cli import run
+from dealcoach.engine.entry import run
 
 if __name__ == "__main__":
     run()

@@ -6,30 +6,37 @@ non-zero exit status; a Python traceback means a bug in dealcoach, never in the 
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
+import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dealcoach import __version__
-from dealcoach.engine import advice as advice_mod
-from dealcoach.engine import assessment, examples, report, trainer, whynot
-from dealcoach.engine import deal as deal_mod
-from dealcoach.engine import kb as kb_mod
-from dealcoach.engine.problems import InputError
-from dealcoach.engine.runner import Advisor
-from dealcoach.engine.vocabulary import LANGS, Lang
+from dealcoach.engine import terminal, userdirs
+from dealcoach.engine.exitcodes import BUG, INTERRUPTED, INTERRUPTED_MESSAGE, INVALID_INPUT, PROBLEMS_FOUND
+from dealcoach.engine.options import DEFAULT_BUDGET, FORMATS, LANGS, MACHINE_FORMATS
 
-EXIT_INPUT = 2
+if TYPE_CHECKING:
+    from dealcoach.engine.options import Lang
 
 
 def _lazy(name: str) -> ModuleType:
-    """Import a module on first use (the standard library's LazyLoader recipe). The drill commands'
-    machinery (pydantic models, sqlite3) is not needed to advise, and start-up time matters there."""
+    """A module imported on first use (the standard library's LazyLoader recipe).
+
+    ``dealcoach --version`` and every ``--help`` answer without the engine (experta, pydantic,
+    Jinja, the playbook), and a command loads only what it uses: start-up time is what a rep
+    notices first.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.find_spec(name)
     assert spec is not None and spec.loader is not None
     loader = importlib.util.LazyLoader(spec.loader)
@@ -40,12 +47,22 @@ def _lazy(name: str) -> ModuleType:
     return module
 
 
+advice_mod = _lazy("dealcoach.engine.advice")
+assessment = _lazy("dealcoach.engine.assessment")
+deal_mod = _lazy("dealcoach.engine.deal")
 drill_mod = _lazy("dealcoach.engine.drill")
 drillgen = _lazy("dealcoach.engine.drillgen")
 drillreport = _lazy("dealcoach.engine.drillreport")
 drillsession = _lazy("dealcoach.engine.drillsession")
 drillui = _lazy("dealcoach.engine.drillui")
+examples = _lazy("dealcoach.engine.examples")
+kb_mod = _lazy("dealcoach.engine.kb")
+problems_mod = _lazy("dealcoach.engine.problems")
+report = _lazy("dealcoach.engine.report")
+runner = _lazy("dealcoach.engine.runner")
 storage = _lazy("dealcoach.engine.storage")
+trainer = _lazy("dealcoach.engine.trainer")
+whynot = _lazy("dealcoach.engine.whynot")
 
 
 def default_lang() -> Lang:
@@ -68,17 +85,71 @@ def load_kb(extra: Sequence[str], *, skip_invalid: bool = False) -> kb_mod.Knowl
     """The knowledge base, or exit 2 with every problem in it (run `dealcoach kb lint` for details)."""
     try:
         knowledge = kb_mod.load(kb_mod.layer_dirs(extra), skip_invalid=skip_invalid)
-    except InputError as err:
+    except problems_mod.InputError as err:
         fail(
             err.problems,
             f"dealcoach: the knowledge base has {len(err.problems)} problem(s); nothing was done. "
             "Fix them (dealcoach kb lint) or pass --skip-invalid to leave the broken rules out.",
         )
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
     skipped = sorted({p.rule or p.file for p in knowledge.skipped})
     if skipped:
         click.echo(f"dealcoach: skipped {len(skipped)} invalid rule(s): {', '.join(skipped)}", err=True)
     return knowledge
+
+
+def require_rules(knowledge: kb_mod.KnowledgeBase, rule_ids: Sequence[str]) -> None:
+    """Exit 2 naming every unknown rule id, with the closest known ids: rule ids are long and
+    dotted, and a typo (``coverage.meet-economic-buyr``) is the usual reason one is unknown."""
+    unknown = [rule_id for rule_id in dict.fromkeys(rule_ids) if rule_id not in knowledge.rule_by_id]
+    if unknown:
+        fail(
+            [
+                f"dealcoach: no rule with id {rule_id!r}{did_you_mean(rule_id, knowledge.rule_by_id)}"
+                for rule_id in unknown
+            ]
+        )
+        sys.exit(INVALID_INPUT)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` with the closest choice, or a pointer to the full list."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else " (see dealcoach kb list)"
+
+
+def help_examples(*lines: str) -> str:
+    """An ``Examples`` section for a command's help, kept as written (click's ``\\b``)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+ENVIRONMENT = """\b
+Environment:
+  DEALCOACH_KB       more knowledge-base layers, a path list (like --kb)
+  DEALCOACH_KB_HOME  your own layer (default ~/.local/share/dealcoach/kb), where kb new writes
+  DEALCOACH_CACHE    the playbook cache folder (default ~/.cache/dealcoach); off disables it
+  DEALCOACH_DB       the drill database (default ~/.local/share/dealcoach/drills.sqlite3)
+  LC_ALL, LANG       zh_* makes Chinese the default language, anything else English
+  COLUMNS            the width text output wraps to (default: the terminal's, 80 when piped)
+  NO_COLOR           any value turns colour off (see --color/--no-color)
+
+\b
+Exit status: 0 done, 1 a check found problems, 2 invalid input or usage,
+70 a bug in dealcoach, 130 interrupted."""
+
+
+def complete_rule_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Rule ids for the shell, from the same layers the command would load (its --kb options)."""
+    try:
+        knowledge = kb_mod.load(kb_mod.layer_dirs(ctx.params.get("kb_dirs") or ()), skip_invalid=True)
+    except Exception:  # a broken playbook or layer: the shell gets no suggestions, never a traceback
+        return []
+    return [rule_id for rule_id in sorted(knowledge.rule_by_id) if rule_id.startswith(incomplete)]
+
+
+def complete_drill_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The bundled drills' names for the shell."""
+    return [name for name in drill_files() if name.startswith(incomplete)]
 
 
 kb_option = click.option(
@@ -90,21 +161,39 @@ kb_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=ENVIRONMENT)
 @click.version_option(version=__version__, prog_name="dealcoach")
 def main() -> None:
-    """dealcoach: key-account (大客户) sales coaching from a rule-based playbook."""
+    """dealcoach: key-account (大客户) sales coaching from a rule-based playbook.
+
+    \b
+    Examples:
+      dealcoach advise deal.yaml --lang zh          next steps for a deal, in Chinese
+      dealcoach advise deals/*.yaml --format jsonl  one JSON document per deal
+      dealcoach kb test                             run every rule's own examples
+      dealcoach drill run price-concession          practise a negotiation
+    """
 
 
-@main.command()
+@main.command(
+    epilog=help_examples(
+        "dealcoach advise deal.yaml",
+        "dealcoach advise deal.yaml --lang zh --top 5",
+        "dealcoach advise deal.yaml --format markdown > notes.md",
+        "dealcoach advise a.yaml b.yaml --format json | jq '.[].assessment.health'",
+        "cat deal.json | dealcoach advise - --format jsonl",
+        "dealcoach advise deal.yaml --why-not coverage.find-a-coach",
+    )
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(report.FORMATS),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="text for a terminal, markdown for notes, json for programs.",
+    help="text for a terminal, markdown for notes, json for programs (an array when several files are given), "
+    "jsonl for streams (one document per line, each with its file).",
 )
 @click.option(
     "--lang",
@@ -113,83 +202,156 @@ def main() -> None:
     help="Language of the advice (default: zh in a Chinese locale, otherwise en).",
 )
 @click.option(
-    "--top", type=click.IntRange(min=1), default=None, help="Show only the N most important pieces of advice."
+    "--top",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Show the N most important pieces of advice (text and markdown: {DEFAULT_BUDGET} unless given; "
+    "json: all unless given).",
 )
+@click.option("--all", "show_all", is_flag=True, help="Show every piece of advice in text and markdown.")
 @click.option("--explain", is_flag=True, help="Also show which rule derived each conclusion the advice rests on.")
 @click.option(
     "--why-not",
     "why_not",
     metavar="RULE_ID",
     default=None,
+    shell_complete=complete_rule_ids,
     help="Instead of advice, say why RULE_ID did not fire: the first condition that failed.",
 )
 @click.option("--skip-invalid", is_flag=True, help="Leave out rules with problems instead of refusing to run.")
+@click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="Colour priorities and headings (default: only on a terminal, and not when NO_COLOR is set).",
+)
 @kb_option
 def advise(
     files: tuple[str, ...],
     fmt: str,
     lang: Lang | None,
     top: int | None,
+    show_all: bool,
     explain: bool,
     why_not: str | None,
     skip_invalid: bool,
+    color: bool | None,
     kb_dirs: tuple[str, ...],
 ) -> None:
     """Advise on the deals in FILES (YAML or JSON; - reads standard input)."""
-    lang = lang or default_lang()
+    refuse_conflicting_options(files, why_not, top=top, show_all=show_all, explain=explain)
     kb = load_kb(kb_dirs, skip_invalid=skip_invalid)
-    if why_not is not None and why_not not in kb.rule_by_id:
-        fail([f"dealcoach: no rule with id {why_not!r} (see dealcoach kb list)"])
-        sys.exit(EXIT_INPUT)
-    advisor = Advisor(kb)
-    documents, texts, problems = [], [], []
+    if why_not is not None:
+        require_rules(kb, [why_not])
+    request = Request(
+        kb=kb,
+        advisor=runner.Advisor(kb),
+        fmt=fmt,
+        lang=lang or default_lang(),
+        explain=explain,
+        why_not=why_not,
+        limit=None if show_all or (top is None and fmt in MACHINE_FORMATS) else top or DEFAULT_BUDGET,
+        width=terminal.output_width(),
+        color=terminal.use_color(color),
+    )
+    documents: list[tuple[str, dict[str, Any]]] = []
+    texts, problems = [], []
     for source in files:
         try:
             deal = deal_mod.load(source, kb.vocabulary)
-        except InputError as err:
+        except problems_mod.InputError as err:
             problems += err.problems
             continue
-        outcome = advisor.run(deal, keep_facts=why_not is not None)
-        if why_not is not None:
-            texts.append("\n".join([deal.name, *whynot.why_not(kb, outcome, why_not, lang)]) + "\n")
-            continue
-        advice = advice_mod.build(outcome, kb, lang, explain=explain)[:top]
-        health = assessment.assess(outcome, kb, lang)
-        if fmt == "json":
-            documents.append(report.document(deal, advice, health, lang, explain=explain))
+        answer = request.answer(deal)
+        if isinstance(answer, str):
+            texts.append(answer)
         else:
-            texts.append(report.render(kb, fmt, deal, advice, health, lang, explain=explain))
+            documents.append((source, answer))
     if documents:
-        click.echo(report.to_json(documents), nl=False)
+        click.echo(report.serialise(documents, fmt, several=len(files) > 1), nl=False)
     if texts:
-        click.echo("\n".join(texts), nl=False)
+        click.echo("\n".join(texts), nl=False, color=request.color)
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s); those deals were not advised.")
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
-@main.group()
+def refuse_conflicting_options(
+    files: Sequence[str], why_not: str | None, *, top: int | None, show_all: bool, explain: bool
+) -> None:
+    """Usage errors (exit 2) for options that cannot work together, rather than silently ignoring one."""
+    if files.count("-") > 1:
+        raise click.UsageError("standard input (-) can be read only once; name it once")
+    if why_not is not None:
+        given = [name for name, value in (("--top", top), ("--all", show_all), ("--explain", explain)) if value]
+        if given:
+            raise click.UsageError(f"{' and '.join(given)} cannot be used with --why-not, which explains one rule")
+    if top is not None and show_all:
+        raise click.UsageError("--top and --all cannot be used together")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ``advise`` was asked for, the same for every deal it is given."""
+
+    kb: kb_mod.KnowledgeBase
+    advisor: runner.Advisor
+    fmt: str
+    lang: Lang
+    explain: bool
+    why_not: str | None
+    limit: int | None  # pieces of advice shown; None for all
+    width: int
+    color: bool
+
+    def answer(self, deal: deal_mod.Deal) -> str | dict[str, Any]:
+        """Text or Markdown for a person, or a JSON document for a program."""
+        machine = self.fmt in MACHINE_FORMATS
+        outcome = self.advisor.run(deal, keep_facts=self.why_not is not None)
+        if self.why_not is not None:
+            explanation = whynot.why_not(self.kb, outcome, self.why_not, self.lang)
+            document = report.why_not_document(deal, outcome, self.why_not, explanation, self.lang)
+            return document if machine else report.why_not_text(document, self.fmt)
+        advice = advice_mod.build(outcome, self.kb, self.lang, explain=self.explain)
+        health = assessment.assess(outcome, self.kb, self.lang)
+        if machine:
+            return report.document(deal, advice[: self.limit], health, self.lang, explain=self.explain)
+        return report.render(
+            self.kb,
+            self.fmt,
+            deal,
+            advice,
+            health,
+            self.lang,
+            explain=self.explain,
+            limit=self.limit,
+            width=self.width,
+            color=self.color,
+        )
+
+
+@main.group(epilog=help_examples("dealcoach kb lint", "dealcoach kb test", "dealcoach kb show coverage.find-a-coach"))
 def kb() -> None:
     """Check and test the playbook (the knowledge base)."""
 
 
-@kb.command("lint")
+@kb.command("lint", epilog=help_examples("dealcoach kb lint", "dealcoach kb lint --kb ./our-rules"))
 @kb_option
 def kb_lint(kb_dirs: tuple[str, ...]) -> None:
     """Check every rule file of every layer and report all problems as FILE:LINE:COL: message."""
     try:
         knowledge = kb_mod.load(kb_mod.layer_dirs(kb_dirs), recheck=True)
-    except InputError as err:
+    except problems_mod.InputError as err:
         for problem in err.problems:
             click.echo(str(problem))
         click.echo(f"{len(err.problems)} problem(s)")
-        sys.exit(1)
+        sys.exit(PROBLEMS_FOUND)
     for line in trainer.layer_summary(knowledge):
         click.echo(line)
     click.echo(f"{len(knowledge.rules)} rules, no problems")
 
 
-@kb.command("list")
+@kb.command("list", epilog=help_examples("dealcoach kb list --category style", "dealcoach kb list --concept R7"))
 @click.option("--category", default=None, help="Only rules of this category.")
 @click.option("--concept", default=None, help="Only rules that cite this concept id.")
 @kb_option
@@ -199,71 +361,80 @@ def kb_list(category: str | None, concept: str | None, kb_dirs: tuple[str, ...])
         click.echo(line)
 
 
-@kb.command("show")
-@click.argument("rule_id")
+@kb.command("show", epilog=help_examples("dealcoach kb show coverage.find-a-coach --lang zh"))
+@click.argument("rule_id", shell_complete=complete_rule_ids)
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the description.")
 @kb_option
 def kb_show(rule_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
     """Show one rule in words: conditions, concepts, source, what it derives and who uses that."""
     knowledge = load_kb(kb_dirs)
-    if rule_id not in knowledge.rule_by_id:
-        fail([f"dealcoach: no rule with id {rule_id!r} (see dealcoach kb list)"])
-        sys.exit(EXIT_INPUT)
+    require_rules(knowledge, [rule_id])
     for line in trainer.show_rule(knowledge, knowledge.rule_by_id[rule_id], lang or default_lang()):
         click.echo(line)
 
 
-@kb.command("new")
+@kb.command(
+    "new",
+    epilog=help_examples(
+        "dealcoach kb new coverage.my-rule --category coverage",
+        "dealcoach kb new coverage.my-rule --category coverage --kb ./our-rules",
+    ),
+)
 @click.argument("rule_id")
 @click.option("--category", required=True, help="The rule's category; the rule goes into rules/CATEGORY.yaml.")
 @kb_option
 def kb_new(rule_id: str, category: str, kb_dirs: tuple[str, ...]) -> None:
-    """Write a commented skeleton rule with examples, ready to edit (into the last --kb folder).
+    """Write a commented skeleton rule with examples, ready to edit.
 
-    The folder is created if it does not exist yet: this is how a company layer usually starts.
+    It goes into the last --kb folder, or else into your own layer (DEALCOACH_KB_HOME, default
+    ~/.local/share/dealcoach/kb), which every command loads after the built-in playbook. The
+    folder is created if it does not exist yet: this is how a company layer usually starts. The
+    built-in playbook itself is never written to: a reinstall would delete the rule.
     """
-    target = Path(kb_dirs[-1]) if kb_dirs else kb_mod.builtin_dir()
+    target = Path(kb_dirs[-1]) if kb_dirs else userdirs.user_layer()
+    if target.resolve() == kb_mod.builtin_dir().resolve():
+        fail([f"dealcoach: {target} is the built-in playbook, which a reinstall replaces; use your own folder"])
+        sys.exit(INVALID_INPUT)
     target.mkdir(parents=True, exist_ok=True)
     knowledge = load_kb(kb_dirs)
     try:
         path = trainer.new_rule(knowledge, target, rule_id, category)
     except ValueError as err:
         fail([f"dealcoach: {err}"])
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
     click.echo(f"wrote {rule_id} to {path}; edit it, then run: dealcoach kb test {rule_id}")
 
 
-@kb.command("coverage")
+@kb.command("coverage", epilog=help_examples("dealcoach kb coverage --lang en"))
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of concept titles.")
 @kb_option
 def kb_coverage(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
     """Concepts covered and not, rules no example deal exercises, rules per category."""
     knowledge = load_kb(kb_dirs)
-    deals = sorted(kb_mod.scenarios_dir().glob("*.yaml"))
+    deals = kb_mod.example_deals()
     for line in trainer.coverage(knowledge, deals, lang or default_lang()):
         click.echo(line)
 
 
-@kb.command("test")
-@click.argument("rule_ids", nargs=-1)
+@kb.command(
+    "test", epilog=help_examples("dealcoach kb test", "dealcoach kb test coverage.find-a-coach --kb ./our-rules")
+)
+@click.argument("rule_ids", nargs=-1, shell_complete=complete_rule_ids)
 @kb_option
 def kb_test(rule_ids: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     """Run every rule's own examples (must fire / must not fire)."""
     knowledge = load_kb(kb_dirs)
-    unknown = sorted(set(rule_ids) - set(knowledge.rule_by_id))
-    if unknown:
-        fail([f"dealcoach: no rule with id {rule_id!r}" for rule_id in unknown])
-        sys.exit(EXIT_INPUT)
-    results = examples.run_all(Advisor(knowledge), set(rule_ids) or None)
+    require_rules(knowledge, rule_ids)
+    results = examples.run_all(runner.Advisor(knowledge), set(rule_ids) or None)
     click.echo("".join("." if r.passed else "F" for r in results))
     failed = [r for r in results if not r.passed]
     for result in failed:
         click.echo(f"FAILED {result.name} ({result.location()}): {result.failure}")
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(PROBLEMS_FOUND if failed else 0)
 
 
-@main.group()
+@main.group(epilog=help_examples("dealcoach drill list", "dealcoach drill run price-concession"))
 def drill() -> None:
     """Role-play drills on real cases, scored by the playbook."""
 
@@ -291,12 +462,12 @@ def load_drill(name: str, knowledge: kb_mod.KnowledgeBase) -> drill_mod.Drill:
     path = drill_path(name, files)
     if path is None:
         fail([f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}"])
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
     try:
         return drill_mod.load(path, knowledge)
-    except InputError as err:
+    except problems_mod.InputError as err:
         fail(err.problems, f"dealcoach: the drill {name!r} has {len(err.problems)} problem(s).")
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
 def open_store(db_path: str | None) -> storage.Store:
@@ -304,10 +475,10 @@ def open_store(db_path: str | None) -> storage.Store:
         return storage.Store(Path(db_path) if db_path else storage.default_path())
     except storage.StorageError as err:
         fail([f"dealcoach: {err}"])
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
-@drill.command("list")
+@drill.command("list", epilog=help_examples("dealcoach drill list --lang zh"))
 @click.option("--lang", type=click.Choice(LANGS), default=None)
 @kb_option
 def drill_list(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
@@ -320,29 +491,30 @@ def drill_list(lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
         click.echo(f"    {len(scenario.steps)} steps, ~{scenario.minutes} min; concepts: {' '.join(scenario.concepts)}")
 
 
-@drill.command("check")
-@click.argument("names", nargs=-1)
+@drill.command("check", epilog=help_examples("dealcoach drill check", "dealcoach drill check price-concession"))
+@click.argument("names", nargs=-1, shell_complete=complete_drill_names)
 @kb_option
 def drill_check(names: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     """Validate drills and prove them consistent with the playbook (all drills by default)."""
     knowledge = load_kb(kb_dirs)
     examiner = drill_mod.Examiner(knowledge)
     files = drill_files()
-    problems, checked = [], 0
+    unknown = [name for name in names if drill_path(name, files) is None]
+    if unknown:
+        fail([f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}" for name in unknown])
+        sys.exit(INVALID_INPUT)
+    problems: list[object] = []
     for name in names or tuple(files):
-        checked += 1
         path = drill_path(name, files)
-        if path is None:
-            problems.append(f"dealcoach: no drill {name!r}; drills: {', '.join(files) or 'none'}")
-            continue
+        assert path is not None
         try:
             problems += drill_mod.check(drill_mod.load(path, knowledge), knowledge, examiner)
-        except InputError as err:
+        except problems_mod.InputError as err:
             problems += err.problems
     for problem in problems:
         click.echo(str(problem))
-    click.echo(f"{checked} drill(s) checked, {len(problems)} problem(s)")
-    sys.exit(EXIT_INPUT if problems else 0)
+    click.echo(f"{len(names or files)} drill(s) checked, {len(problems)} problem(s)")
+    sys.exit(PROBLEMS_FOUND if problems else 0)
 
 
 def answer_lines(answers_file: str | None) -> Iterator[str] | None:
@@ -354,8 +526,16 @@ def answer_lines(answers_file: str | None) -> Iterator[str] | None:
     return None
 
 
-@drill.command("run")
-@click.argument("name", required=False)
+@drill.command(
+    "run",
+    epilog=help_examples(
+        "dealcoach drill run bank-oa-decision-maker --trainee 小王 --lang zh",
+        "dealcoach drill run --resume --trainee 小王",
+        "dealcoach drill run --from-deal my-deal.yaml",
+        "dealcoach drill run price-concession --answers answers.txt",
+    ),
+)
+@click.argument("name", required=False, shell_complete=complete_drill_names)
 @click.option(
     "--from-deal",
     "from_deal",
@@ -404,7 +584,7 @@ def drill_run(
         session = store.unfinished(trainee, name)
         if session is None:
             fail([f"dealcoach: {trainee} has no unfinished drill{f' {name!r}' if name else ''} to resume"])
-            sys.exit(EXIT_INPUT)
+            sys.exit(INVALID_INPUT)
         play = drillsession.Play.resume(knowledge, session, store, drill_mod.Examiner(knowledge, explain=explain))
     else:
         if from_deal:
@@ -412,14 +592,14 @@ def drill_run(
                 built = drillgen.from_deal(
                     deal_mod.load(from_deal, knowledge.vocabulary), knowledge, Path(from_deal).stem
                 )
-            except InputError as err:
+            except problems_mod.InputError as err:
                 fail(err.problems, "dealcoach: the deal file has problems; no drill was made.")
-                sys.exit(EXIT_INPUT)
+                sys.exit(INVALID_INPUT)
         elif name:
             built = load_drill(name, knowledge)
         else:
             fail(["dealcoach: name a drill (see dealcoach drill list), or use --from-deal FILE or --resume"])
-            sys.exit(EXIT_INPUT)
+            sys.exit(INVALID_INPUT)
         if seed is None:
             attempt = sum(1 for s in store.sessions(trainee) if s.drill == built.name)
             seed = drillsession.attempt_seed(trainee, built.name, attempt)
@@ -430,7 +610,9 @@ def drill_run(
     drillui.play(play, answer_lines(answers_file))
 
 
-@drill.command("report")
+@drill.command(
+    "report", epilog=help_examples("dealcoach drill report --trainee 小王", "dealcoach drill report --format csv")
+)
 @click.option("--trainee", default=None, help="Only this trainee.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.option("--lang", type=click.Choice(LANGS), default=None)
@@ -450,12 +632,12 @@ def drill_report(
     )
 
 
-@main.group()
+@main.group(epilog=help_examples("dealcoach schema deal > deal.schema.json", "dealcoach schema docs"))
 def schema() -> None:
     """JSON Schema of the deal file and of the JSON advice, and the deal-format reference."""
 
 
-@schema.command("deal")
+@schema.command("deal", epilog=help_examples("dealcoach schema deal > deal.schema.json"))
 @kb_option
 def schema_deal(kb_dirs: tuple[str, ...]) -> None:
     """Print the JSON Schema (draft 2020-12) of a deal file, with every spelling the vocabulary accepts."""
@@ -464,7 +646,7 @@ def schema_deal(kb_dirs: tuple[str, ...]) -> None:
     click.echo(schema_mod.to_json(schema_mod.deal_schema(load_kb(kb_dirs).vocabulary)), nl=False)
 
 
-@schema.command("advice")
+@schema.command("advice", epilog=help_examples("dealcoach schema advice --kb ./our-rules"))
 @kb_option
 def schema_advice(kb_dirs: tuple[str, ...]) -> None:
     """Print the JSON Schema (draft 2020-12) of `advise --format json` output (dealcoach.advice/1)."""
@@ -474,7 +656,7 @@ def schema_advice(kb_dirs: tuple[str, ...]) -> None:
     click.echo(schema_mod.to_json(schema_mod.advice_schema(knowledge.vocabulary, list(knowledge.concepts))), nl=False)
 
 
-@schema.command("docs")
+@schema.command("docs", epilog=help_examples("dealcoach schema docs > docs/deal-format.md"))
 @kb_option
 def schema_docs(kb_dirs: tuple[str, ...]) -> None:
     """Print the deal-format reference in Markdown (docs/deal-format.md is this, for the built-in playbook)."""
@@ -483,12 +665,12 @@ def schema_docs(kb_dirs: tuple[str, ...]) -> None:
     click.echo(dealdoc.reference(load_kb(kb_dirs)), nl=False)
 
 
-@main.group("deal")
+@main.group("deal", epilog=help_examples("dealcoach deal new deal.yaml --lang zh", "dealcoach deal check deal.yaml"))
 def deal_group() -> None:
     """Check deal files, or describe a new deal in the terminal."""
 
 
-@deal_group.command("check")
+@deal_group.command("check", epilog=help_examples("dealcoach deal check deal.yaml other.yaml"))
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @kb_option
 def deal_check(files: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
@@ -498,16 +680,18 @@ def deal_check(files: tuple[str, ...], kb_dirs: tuple[str, ...]) -> None:
     for source in files:
         try:
             deal_mod.load(source, vocabulary)
-        except InputError as err:
+        except problems_mod.InputError as err:
             problems += err.problems
             continue
         click.echo(f"{'<stdin>' if source == '-' else source}: ok")
     if problems:
         fail(problems, f"dealcoach: {len(problems)} problem(s) in the deal file(s).")
-        sys.exit(EXIT_INPUT)
+        sys.exit(INVALID_INPUT)
 
 
-@deal_group.command("new")
+@deal_group.command(
+    "new", epilog=help_examples("dealcoach deal new deal.yaml --lang zh", "dealcoach deal new > deal.yaml")
+)
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the questions and comments.")
 @click.option("--restart", is_flag=True, help="Discard the saved answers of an unfinished deal and start again.")
@@ -529,20 +713,44 @@ def deal_new(file: Path | None, lang: Lang | None, restart: bool, kb_dirs: tuple
 def run() -> None:
     """The ``dealcoach`` program: ``main``, then exit without tearing down the object graph.
 
-    Freeing the compiled playbook (experta's network, the models) at interpreter exit takes about
-    60 ms of a half-second run. Every answer is already committed and every file closed when a
-    command returns, so once the output is flushed nothing is lost by leaving at once.
+    Ctrl-C anywhere ends it with one line and status 130 (click's own handling would say
+    "Aborted!" and exit 1). Freeing the compiled playbook (experta's network, the models) at
+    interpreter exit takes about 60 ms of a half-second run. Every answer is already committed and
+    every file closed when a command returns, so once the output is flushed nothing is lost by
+    leaving at once.
     """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    terminal.tolerate_unencodable_output()
     try:
-        main()
-        code = 0
+        code = _exit_status(main.main(standalone_mode=False))
+    except click.ClickException as err:
+        err.show()
+        code = err.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo(INTERRUPTED_MESSAGE, err=True)
+        code = INTERRUPTED
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        code = _exit_status(stop.code)
         if isinstance(stop.code, str):
             click.echo(stop.code, err=True)
+    except Exception:  # a bug in dealcoach, never the user's mistake: say so, with the evidence
+        import traceback
+
+        traceback.print_exc()
+        click.echo(
+            f"dealcoach {__version__}: this is a bug in dealcoach; please report it with the lines above.", err=True
+        )
+        code = BUG
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # the reader went away (`dealcoach ... | head`): nothing left to say
         pass
     os._exit(code)
+
+
+def _exit_status(value: object) -> int:
+    """What ``sys.exit(value)`` would make the status: None is 0, an int itself, anything else 1."""
+    if value is None:
+        return 0
+    return value if isinstance(value, int) else 1

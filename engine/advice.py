@@ -1,12 +1,18 @@
-"""From firings to advice: give way to more specific rules, drop duplicates, rank, explain.
+"""From firings to advice: give way to more specific rules, reconcile, rank, explain.
 
-Ranking is fixed and documented (README, "How advice is ranked"): priority (high first), then
-the highest influence among the people the advice names, then the category order of the spec,
-then the rule id, then the names. Nothing depends on the engine's firing order.
+Reconciliation, so that the rep reads each move once: a rule's advice for several people is one
+item naming them all (unless the rule is ``per_person`` or the firings differ in substance, i.e. in
+a fact other than the people, such as the need quoted); and among rules sharing a ``topic``, only
+the most specific item per person speaks, the others folded into it and listed in its reasons.
+
+Ranking is data (``kb/ranking.yaml``, README "How advice is ranked"): urgency from the situation
+first (``engine/ranking.py``), then priority, the highest influence among the people the advice
+names, the category order, the rule id and the names. Nothing depends on the engine's firing order.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +22,7 @@ from dealcoach.engine.compiler import Firing, bound_name, effective_op, literal
 from dealcoach.engine.facts import FactType, FieldSpec, subject
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.problems import InputError
+from dealcoach.engine.ranking import Situation, tie_break
 from dealcoach.engine.rulelang import Count, FieldTest, Negation, Pattern, Ref, Rule
 from dealcoach.engine.runner import Outcome
 from dealcoach.engine.templating import tidy
@@ -64,12 +71,20 @@ class Advice:
     because: list[str]
     chain: list[str] = field(default_factory=list)
     influence: int = 0
+    urgency: int = 0
+    acts_on: list[str] = field(default_factory=list)  # what earned the urgency, in words
+    topic: str | None = None
+    specificity: int = 0  # how many tests the firing passed: the most specific item speaks for a topic
+    substance: tuple = ()  # the facts other than the people: firings that differ here stay apart
+    per_person: bool = False
+    folded: dict[str, list[str]] = field(default_factory=dict)  # rule folded into this item -> its people
 
-    def sort_key(self) -> tuple:
+    def sort_key(self, categories: list[str]) -> tuple:
         return (
+            -self.urgency,
             PRIORITIES.index(self.priority),
             -self.influence,
-            CATEGORIES.index(self.category),
+            categories.index(self.category),
             self.rule,
             self.stakeholders,
         )
@@ -84,8 +99,14 @@ class Advice:
             "text": self.text,
             "because": self.because,
         }
+        if self.folded:  # rules of the same topic that this item speaks for, with their people
+            data["covers"] = [
+                {"rule": rule, "stakeholders": list(dict.fromkeys(names))}
+                for rule, names in sorted(self.folded.items())
+            ]
         if explain:
             data["chain"] = self.chain
+            data["urgency"] = {"points": self.urgency, "acts_on": self.acts_on}
         return data
 
 
@@ -245,38 +266,152 @@ def people(firing: Firing, kb: KnowledgeBase) -> list[str]:
 
 
 def build(outcome: Outcome, kb: KnowledgeBase, lang: Lang, *, explain: bool = False) -> list[Advice]:
-    """The ranked advice for one deal in ``lang``."""
+    """The reconciled, ranked advice for one deal in ``lang``."""
     firings = [(f, people(f, kb)) for f in outcome.firings if not f.rule.derives]
-    firings = _without_superseded(firings)
-    influence = {p.name: p.influence for p in outcome.deal.stakeholders}
-    deal = outcome.deal.model_dump()
-    explainer = Explainer(kb, outcome, lang)
-    advice = []
+    firings = without_superseded(firings)
+    maker = _ItemMaker(kb, outcome, lang, explain, Counter(f.rule.id for f, _ in firings))
     seen: set[tuple[str, tuple[str, ...]]] = set()
+    advice = []
     for firing, names in firings:
         key = (firing.rule.id, tuple(names))
-        if key in seen:
-            continue
-        seen.add(key)
-        context = {"lang": lang, "deal": deal, **{k: _for_template(v) for k, v in firing.facts.items()}}
-        because = explainer.because(firing)
-        if firing.rule.model.because is not None:
+        if key not in seen:
+            seen.add(key)
+            advice.append(maker.item(firing, names))
+    categories = tie_break(kb.ranking.categories, CATEGORIES)
+    ranked = sorted(advice, key=lambda a: a.sort_key(categories))
+    reconciled = _merge_people(_fold_topics(ranked), lang)
+    return sorted(reconciled, key=lambda a: a.sort_key(categories))
+
+
+class _ItemMaker:
+    """One piece of advice from one firing: text, reasons, urgency, and what reconciliation needs."""
+
+    def __init__(self, kb: KnowledgeBase, outcome: Outcome, lang: Lang, explain: bool, fired: Counter[str]):
+        self.kb, self.lang, self.explain = kb, lang, explain
+        self.repeated = {rule: times > 1 for rule, times in fired.items()}  # only these may need merging
+        self.influence = {p.name: p.influence for p in outcome.deal.stakeholders}
+        self.deal = _template_deal(outcome)
+        self.situation = Situation.of(kb.ranking, outcome.deal.stage, outcome.derivations)
+        self.explainer = Explainer(kb, outcome, lang)
+
+    def item(self, firing: Firing, names: list[str]) -> Advice:
+        kb, lang, model = self.kb, self.lang, firing.rule.model
+        context = {"lang": lang, "deal": self.deal, **{k: _for_template(v) for k, v in firing.facts.items()}}
+        because = self.explainer.because(firing)
+        if model.because is not None:
             because.insert(0, render(kb, firing.rule, "because", lang, context))
-        model = firing.rule.model
-        advice.append(
-            Advice(
-                rule=model.id,
-                category=model.category,
-                priority=model.priority or "low",
-                stakeholders=names,
-                concepts=list(model.concepts),
-                text=render(kb, firing.rule, "advice", lang, context),
-                because=because,
-                chain=explainer.chain(firing) if explain else [],
-                influence=max((influence.get(n, 0) for n in names), default=0),
-            )
+        weight = max((self.influence.get(n, 0) for n in names), default=0)
+        urgency, acts_on = self.situation.urgency(firing, model.category, model.priority or "low", weight)
+        return Advice(
+            rule=model.id,
+            category=model.category,
+            priority=model.priority or "low",
+            stakeholders=names,
+            concepts=list(model.concepts),
+            text=render(kb, firing.rule, "advice", lang, context),
+            because=because,
+            chain=self.explainer.chain(firing) if self.explain else [],
+            influence=weight,
+            urgency=urgency,
+            acts_on=[_acted_on(kb, reason, lang) for reason in acts_on],
+            topic=model.topic,
+            specificity=_specificity(firing) if model.topic else 0,
+            substance=_substance(firing, kb) if self.repeated[model.id] else (),
+            per_person=model.per_person,
         )
-    return sorted(advice, key=Advice.sort_key)
+
+
+def _specificity(firing: Firing) -> int:
+    branch = firing.branch
+    return sum(len(c.tests) if isinstance(c, Pattern) else 1 for c in branch.conditions)
+
+
+def _substance(firing: Firing, kb: KnowledgeBase) -> tuple:
+    """The matched facts minus the people: stakeholder facts and fields naming a stakeholder."""
+    found = []
+    for index, condition in enumerate(firing.branch.conditions):
+        if not isinstance(condition, Pattern) or condition.fact_type in ("stakeholder", "role_of"):
+            continue
+        fields = kb.schema.types[condition.fact_type].fields
+        values = firing.facts[bound_name(firing.branch, index)]
+        kept = tuple(sorted((k, v) for k, v in values.items() if fields[k].type != "stakeholder"))
+        found.append((condition.fact_type, kept))
+    return tuple(sorted(set(found), key=repr))
+
+
+def _fold_topics(items: list[Advice]) -> list[Advice]:
+    """Per topic, the most specific item speaks for everyone it names; items about the same people
+    (or a subset of them) fold into it. ``items`` come ranked, which breaks ties in specificity."""
+    speakers: dict[str, list[Advice]] = {}
+    folded: set[int] = set()
+    by_specificity = sorted(enumerate(items), key=lambda pair: (-pair[1].specificity, pair[0]))
+    for _, item in by_specificity:
+        if item.topic is None:
+            continue
+        names = set(item.stakeholders)
+        host = next((h for h in speakers.get(item.topic, ()) if names <= set(h.stakeholders)), None)
+        if host is None:
+            speakers.setdefault(item.topic, []).append(item)
+            continue
+        _absorb(host, item)
+        host.folded.setdefault(item.rule, []).extend(item.stakeholders)
+        folded.add(id(item))
+    return [i for i in items if id(i) not in folded]
+
+
+def _merge_people(items: list[Advice], lang: Lang) -> list[Advice]:
+    """One item per rule and substance, naming everyone it applies to: the first (most urgent)
+    item's text speaks, and says that the same applies to the others."""
+    leads: dict[tuple, Advice] = {}
+    added: dict[int, list[str]] = {}
+    merged = []
+    for item in items:
+        key = (item.rule, item.substance)
+        lead = leads.get(key)
+        if lead is None or item.per_person:
+            leads.setdefault(key, item)
+            merged.append(item)
+            continue
+        others = [n for n in item.stakeholders if n not in lead.stakeholders]
+        lead.stakeholders = lead.stakeholders + others
+        added.setdefault(id(lead), []).extend(others)
+        _absorb(lead, item)
+    for lead in merged:
+        if added.get(id(lead)):
+            lead.text += _same_for(added[id(lead)], lang)
+        for rule, names in lead.folded.items():
+            who = _in_brackets(_join(list(dict.fromkeys(names)), lang), lang) if names else ""
+            lead.because.append(f"{'同一主题并入本条' if lang == 'zh' else 'Also covers'}{_SEP[lang]}{rule}{who}")
+    return merged
+
+
+def _same_for(names: list[str], lang: Lang) -> str:
+    if lang == "zh":
+        return f"对{_join(names, lang)}也照这样做。"
+    return f" The same applies to {_join(names, lang)}."
+
+
+_SEP = {"zh": "：", "en": ": "}
+
+
+def _absorb(host: Advice, other: Advice) -> None:
+    host.because = list(dict.fromkeys(host.because + other.because))
+    host.chain = list(dict.fromkeys(host.chain + other.chain))
+    host.acts_on = list(dict.fromkeys(host.acts_on + other.acts_on))
+    host.urgency = max(host.urgency, other.urgency)
+    host.influence = max(host.influence, other.influence)
+    for rule, names in other.folded.items():
+        host.folded.setdefault(rule, []).extend(names)
+
+
+def _in_brackets(text: str, lang: Lang) -> str:
+    return f"（{text}）" if lang == "zh" else f" ({text})"
+
+
+def _join(names: list[str], lang: Lang) -> str:
+    if lang == "zh":
+        return "、".join(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[str, Any]) -> str:
@@ -287,13 +422,47 @@ def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[s
         raise InputError([rule.problem((kind, lang), f"the template failed on this deal: {err}")]) from None
 
 
-def _without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:
-    """Drop advice that a more specific rule covers for the same (or a wider) set of people."""
-    covering: dict[str, list[set[str]]] = {}
-    for firing, names in firings:
+def without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:
+    """Drop advice that a more specific rule covers for the same (or a wider) set of people.
+
+    Only advice that is itself given can cover: when the specific rule gives way to a still more
+    specific one (a silent coach is asked what changed before being asked for the decision process),
+    the generic advice it would have replaced speaks again.
+    """
+    coverers: dict[str, list[int]] = {}
+    for index, (firing, _) in enumerate(firings):
         for generic in firing.rule.model.supersedes:
-            covering.setdefault(generic, []).append(set(names))
-    return [(f, names) for f, names in firings if not any(set(names) <= wider for wider in covering.get(f.rule.id, ()))]
+            coverers.setdefault(generic, []).append(index)
+    given: dict[int, bool] = {}
+
+    def is_given(index: int) -> bool:
+        if index not in given:
+            given[index] = True  # rules superseding each other in a cycle cannot silence themselves
+            firing, names = firings[index]
+            given[index] = not any(
+                set(names) <= set(firings[other][1]) and is_given(other) for other in coverers.get(firing.rule.id, ())
+            )
+        return given[index]
+
+    return [item for index, item in enumerate(firings) if is_given(index)]
+
+
+def _acted_on(kb: KnowledgeBase, reason: str, lang: Lang) -> str:
+    """ "red_flag:no_coach" in words: "red flag: no coach" / "危险信号：没有教练"."""
+    kind, value = reason.split(":", 1)
+    words = kb.vocabulary
+    if kind == "criterion":
+        return f"{words.label('criterion', value, lang)} {words.label('criterion_status', 'at_risk', lang)}"
+    label = words.fact_label(kind, lang) if kind in ("signal", "red_flag") else words.field_label("deal", kind, lang)
+    return f"{label}{'：' if lang == 'zh' else ': '}{words.label(kind, value, lang)}"
+
+
+def _template_deal(outcome: Outcome) -> dict[str, Any]:
+    """The deal as templates see it, people weightiest first (then by name): a list of names in
+    advice must not depend on the order in which the rep happened to type the stakeholders."""
+    deal = outcome.deal.model_dump()
+    deal["stakeholders"].sort(key=lambda p: (-p["influence"], p["name"]))
+    return deal
 
 
 def _for_template(values: dict[str, Any]) -> dict[str, Any]:

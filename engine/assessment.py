@@ -2,7 +2,14 @@
 
 Rules conclude ``criterion`` and ``red_flag`` facts; this module only adds them up, with the
 weights of ``kb/assessment.yaml``, and keeps every deduction with its reason so that the score
-can be explained line by line. A criterion with several conclusions takes the worst one.
+can be explained line by line.
+
+How conclusions on one criterion combine (``PRECEDENCE``): any ``at_risk`` wins, because one
+known risk is enough to need work whatever else is true; otherwise ``met`` replaces "nothing
+known", because a rule that establishes the criterion is positive knowledge; a criterion on which
+no rule concludes stays ``unknown``. With met costing nothing, unknown a little and at risk the
+most, the health score cannot fall when a fact improves, as long as no rule concludes a risk from
+an improvement (``tests/test_properties.py`` checks this on generated deals).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from dealcoach.engine.runner import Outcome
 from dealcoach.engine.vocabulary import Lang
 
 CRITERIA = ("need", "process", "budget", "relationship", "worth")
-WORST_FIRST = ("at_risk", "unknown", "met")
+PRECEDENCE = ("at_risk", "met", "unknown")  # the first that any rule concludes decides
 
 
 @dataclass
@@ -45,7 +52,7 @@ def assess(outcome: Outcome, kb: KnowledgeBase, lang: Lang) -> Assessment:
     reasons: dict[str, str] = {}
     for fact_type, values, derivation in derived:
         name, status = values.get("name"), values.get("status")
-        if fact_type == "criterion" and WORST_FIRST.index(status) < WORST_FIRST.index(criteria[name]):
+        if fact_type == "criterion" and PRECEDENCE.index(status) < PRECEDENCE.index(criteria[name]):
             criteria[name] = status
             reasons[name] = f"{derivation.rule.id}: {'; '.join(explainer.because(derivation.firing))}"
     deductions = []

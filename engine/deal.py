@@ -123,6 +123,7 @@ class Competitor(_Model):
 class Need(_Model):
     text: Name
     kind: Term("need_kind") = "explicit"
+    type: Term("need_type") = "unknown"
     owner: str | None = None
 
 

@@ -282,10 +282,14 @@ class Verdict:
 
 
 def _backing(option: Option, given: list[advice_mod.Advice], step: Step) -> advice_mod.Advice | None:
-    """The advice that makes ``option`` a good move: its rule's, for the person the option or its
-    step is ``about`` (a style rule fires for everyone of that style, and the step is about one)."""
+    """The advice that makes ``option`` a good move: its rule's (or the item that speaks for its
+    topic, when the rule's advice was folded into it), for the person the option or its step is
+    ``about`` (a style rule fires for everyone of that style, and the step is about one)."""
     about = option.about or step.about
-    return next((a for a in given if a.rule == option.rule and (about is None or about in a.stakeholders)), None)
+    direct = [(item, item.stakeholders) for item in given if item.rule == option.rule]
+    folded = [(item, item.folded[option.rule]) for item in given if option.rule in item.folded]
+    # The rule's own item first: a folded one speaks first of someone else ("... 对蔡文博也照这样做").
+    return next((item for item, names in direct + folded if about is None or about in names), None)
 
 
 class Examiner:

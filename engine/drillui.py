@@ -16,12 +16,9 @@ import click
 
 from dealcoach.engine import drillsession
 from dealcoach.engine.drillsession import Play
+from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
 from dealcoach.engine.kb import scenarios_dir
 from dealcoach.engine.templating import wrap
-
-EXIT_INCOMPLETE = 3
-EXIT_INTERRUPTED = 130
-
 
 MIN_WIDTH = 40
 
@@ -102,12 +99,12 @@ def _read(lines: Iterator[str] | None, zh: bool) -> str:
         except click.exceptions.Abort:
             click.echo("")
             click.echo(saved)
-            sys.exit(EXIT_INTERRUPTED)
+            sys.exit(INTERRUPTED)
     raw = next(lines, None)
     if raw is None:
         click.echo(
             ("答案用完了，演练还没结束。" if zh else "The answers ran out before the end of the drill. ") + saved
         )
-        sys.exit(EXIT_INCOMPLETE)
+        sys.exit(INVALID_INPUT)
     click.echo(f"> {raw}")
     return raw

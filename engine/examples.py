@@ -86,8 +86,9 @@ def run_example(advisor: Advisor, rule: Rule, kind: str, index: int) -> Result:
         return Result(rule, kind, index, "the rule did not fire: " + "; ".join(line.strip() for line in reasons))
     if rule.derives:
         return Result(rule, kind, index, None)
-    advice = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang) if a.rule == rule.id]
-    named = [a.stakeholders for a in advice]
+    given = [a for lang in LANGS for a in advice_mod.build(outcome, kb, lang)]
+    advice = [a for a in given if a.rule == rule.id or rule.id in a.folded]  # folded: listed under its topic
+    named = [a.stakeholders if a.rule == rule.id else a.folded[rule.id] for a in advice]
     if wanted is not None and wanted not in named:
         return Result(rule, kind, index, f"the advice should name {wanted}, but it names {named}")
     if not advice:

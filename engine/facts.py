@@ -118,7 +118,7 @@ BASE_FIELDS: dict[str, dict[str, str]] = {
         "days_since_contact": "number",
     },
     "competitor": {"name": "text", "strength": "strength", "incumbent": "bool"},
-    "need": {"text": "text", "kind": "need_kind", "owner": "stakeholder"},
+    "need": {"text": "text", "kind": "need_kind", "type": "need_type", "owner": "stakeholder"},
     "signal": {"id": "signal"},
     # Only in drills: the move the trainee just made, for the knowledge base's reaction rules.
     "move": {"id": "move"},

@@ -30,15 +30,13 @@ import click
 from dealcoach.engine import deal as deal_mod
 from dealcoach.engine import dealdoc, storage
 from dealcoach.engine import schema as schema_mod
+from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
 from dealcoach.engine.problems import InputError, Problem, format_path
 from dealcoach.engine.schema import Field
 from dealcoach.engine.vocabulary import Lang, Vocabulary
 from dealcoach.engine.yamlsource import Document
 
 DRAFT_FORMAT = "dealcoach.deal-draft/1"
-EXIT_INPUT = 2
-EXIT_INCOMPLETE = 3  # piped answers ran out (as for drills)
-EXIT_INTERRUPTED = 130  # Ctrl-C (as for drills)
 NOT_ASKED = frozenset({"extra"})  # free-form data for programs, not something a rep types
 PEOPLE = "stakeholders"
 PEOPLE_FIRST = (PEOPLE, "needs")  # needs name their owner, so the people come first
@@ -369,7 +367,7 @@ def terminal_reader() -> Reader:
             return click.prompt(prompt.rstrip(), prompt_suffix=" ", default="", show_default=False, err=True)
         except click.exceptions.Abort:
             click.echo("", err=True)
-            raise Stopped(EXIT_INTERRUPTED) from None
+            raise Stopped(INTERRUPTED) from None
 
     return read
 
@@ -379,7 +377,7 @@ def script_reader(lines: Iterator[str], lang: Lang) -> Reader:
         line = next(lines, None)
         if line is None:
             click.echo(say("ran_out", lang), err=True)
-            raise Stopped(EXIT_INCOMPLETE)
+            raise Stopped(INVALID_INPUT)
         click.echo(f"{prompt}{line}", err=True)
         return line
 
@@ -437,4 +435,4 @@ def _write(target: Path | None, text: str) -> None:
 def _refuse(*lines: str) -> int:
     for line in lines:
         click.echo(line, err=True)
-    return EXIT_INPUT
+    return INVALID_INPUT

@@ -24,8 +24,11 @@ from dealcoach.engine.deal import Deal
 from dealcoach.engine.facts import Schema
 from dealcoach.engine.kbcache import Cache
 from dealcoach.engine.problems import InputError, Problem
+from dealcoach.engine.ranking import Ranking
+from dealcoach.engine.ranking import check as check_ranking
 from dealcoach.engine.rulelang import Rule, disabled_ids, parse_file
 from dealcoach.engine.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
+from dealcoach.engine.userdirs import user_layer
 from dealcoach.engine.vocabulary import LANGS, Lang, Vocabulary
 from dealcoach.engine.yamlsource import Document
 
@@ -46,10 +49,23 @@ def scenarios_dir() -> Path:
     return PACKAGE_DIR / "scenarios"
 
 
+EXPECT_SUFFIX = ".expect.yaml"
+
+
+def example_deals(folder: Path | None = None) -> list[Path]:
+    """The example deal files, sorted; a deal's hand-written expectations (``NAME.expect.yaml``) sit
+    beside it and are not deals."""
+    return sorted(p for p in (folder or scenarios_dir()).glob("*.yaml") if not p.name.endswith(EXPECT_SUFFIX))
+
+
 def layer_dirs(extra: Sequence[str] = ()) -> list[Path]:
-    """Built-in first, then ``DEALCOACH_KB`` (a path list), then ``--kb`` options, in order."""
+    """Built-in first, then the user's own layer if it exists (see :func:`user_layer`), then
+    ``DEALCOACH_KB`` (a path list), then ``--kb`` options, in order; a folder named twice counts
+    once, at its last place (a later layer wins, so that is where it was meant to act)."""
     from_env = [p for p in os.environ.get(KB_ENV, "").split(os.pathsep) if p]
-    return [builtin_dir(), *map(Path, from_env), *map(Path, extra)]
+    user = [user_layer()] if user_layer().is_dir() else []
+    layers = [builtin_dir(), *user, *map(Path, from_env), *map(Path, extra)]
+    return list({layer.resolve(): layer for layer in reversed(layers)}.values())[::-1]
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,7 @@ class KnowledgeBase:
     skipped: list[Problem] = field(default_factory=list)
     reports: list[LayerReport] = field(default_factory=list)
     scoring: Scoring = field(default_factory=Scoring)
+    ranking: Ranking = field(default_factory=Ranking)
     knowledge_only: dict[str, str] = field(default_factory=dict)  # concept id -> why no rule cites it
     topics: dict[str, str] = field(default_factory=dict)  # concept id prefix (R, A, ...) -> "English / 中文"
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
@@ -129,6 +146,7 @@ def load(
     topics: dict[str, str] = {}
     concepts = _concepts(read, layers, fatal, topics)
     scoring = _scoring(read, layers, fatal)
+    ranking = _ranking(read, layers, fatal, vocabulary, schema)
     knowledge_only = _knowledge_only(read, layers, concepts, fatal)
     claim_list = _claims(read, layers, schema, vocabulary, fatal)
     rule_problems: list[Problem] = []
@@ -143,6 +161,7 @@ def load(
         origin,
         reports=reports,
         scoring=scoring,
+        ranking=ranking,
         knowledge_only=knowledge_only,
         topics=topics,
         claims=claim_list,
@@ -252,6 +271,19 @@ def _scoring(read: Reader, layers: Iterable[Path], problems: list[Problem]) -> S
     for _, parsed in _layer_files(read, layers, "assessment.yaml", Scoring, problems):
         scoring = parsed
     return scoring
+
+
+def _ranking(
+    read: Reader, layers: Iterable[Path], problems: list[Problem], vocabulary: Vocabulary, schema: Schema
+) -> Ranking:
+    """The urgency points of advice; a later layer's ``ranking.yaml`` replaces the earlier one."""
+    ranking = Ranking()
+    enums = {name: vocabulary.ids(name) for name in ("priority", "signal", "red_flag", "stage", "category")}
+    fields = {f"{t}.{f}" for t, fact_type in schema.types.items() for f in fact_type.fields}
+    for document, parsed in _layer_files(read, layers, "ranking.yaml", Ranking, problems):
+        problems += check_ranking(parsed, document, enums, fields)
+        ranking = parsed
+    return ranking
 
 
 @dataclass

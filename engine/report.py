@@ -14,10 +14,12 @@ from dealcoach.engine.advice import CATEGORIES, SCHEMA_ID, Advice
 from dealcoach.engine.assessment import Assessment
 from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.runner import Outcome
+from dealcoach.engine.templating import layout_environment, markdown_text, terminal_safe, terminal_text
 from dealcoach.engine.vocabulary import Lang
 
-FORMATS = ("text", "markdown", "json")
 HEADLINE_COUNT = 3
+WHY_NOT_SCHEMA_ID = "dealcoach.why-not/1"
 
 
 def document(
@@ -33,9 +35,41 @@ def document(
     }
 
 
-def to_json(documents: list[dict[str, Any]]) -> str:
-    """One deal: its document. Several: a JSON array of documents, in the order given."""
-    payload: Any = documents[0] if len(documents) == 1 else documents
+def why_not_document(deal: Deal, outcome: Outcome, rule_id: str, explanation: list[str], lang: Lang) -> dict[str, Any]:
+    """``--why-not`` for programs: whether the rule fired, and the explanation a person would read
+    (one line each; lines indented by four spaces detail the line before)."""
+    return {
+        "schema": WHY_NOT_SCHEMA_ID,
+        "deal": deal.name,
+        "lang": lang,
+        "rule": rule_id,
+        "fired": any(firing.rule.id == rule_id for firing in outcome.firings),
+        "explanation": explanation,
+    }
+
+
+def why_not_text(answer: dict[str, Any], fmt: str) -> str:
+    """``--why-not`` for people: the deal's name, then the explanation; in Markdown a nested list,
+    every line escaped."""
+    if fmt != "markdown":
+        return "\n".join(terminal_text(line) for line in [answer["deal"], *answer["explanation"]]) + "\n"
+    lines = [f"**{markdown_text(answer['deal'])}**", ""]
+    for line in answer["explanation"]:
+        depth = (len(line) - len(line.lstrip())) // 2
+        lines.append("  " * depth + "- " + markdown_text(line.strip()))
+    return "\n".join(lines) + "\n"
+
+
+def serialise(documents: list[tuple[str, dict[str, Any]]], fmt: str, *, several: bool) -> str:
+    """JSON or JSON Lines for the advised deals, given as (file, document) pairs in order.
+
+    The shape depends on what was asked, not on what was valid, so a script can rely on it: one
+    file gives one object (the contract); several give an array whose elements each carry the
+    ``file`` they came from. JSON Lines always gives one document per line with its ``file``.
+    """
+    if fmt == "jsonl":
+        return "".join(json.dumps({**doc, "file": file}, ensure_ascii=False) + "\n" for file, doc in documents)
+    payload: Any = [{**doc, "file": file} for file, doc in documents] if several else documents[0][1]
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -48,22 +82,37 @@ def render(
     lang: Lang,
     *,
     explain: bool = False,
+    limit: int | None = None,
+    width: int = 80,
+    color: bool = False,
 ) -> str:
     """Text or Markdown for one deal: health first, the three most important steps, then the rest
-    grouped by category."""
+    (up to ``limit`` in all) grouped by category, and how many more there are.
+
+    The text layout wraps to ``width`` columns, never splitting a stakeholder's name, and colours
+    priorities and headings when ``color`` is on. Whatever a layout prints is made safe for its
+    format (see :func:`layout_environment`).
+    """
     concepts = kb.concepts
     items = [
-        dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts]) for a in advice
+        dict(a.as_json(explain), concept_titles=[f"{c} {concepts[c].title(lang)}" for c in a.concepts])
+        for a in advice[:limit]
     ]
     top, rest = items[:HEADLINE_COUNT], items[HEADLINE_COUNT:]
     groups = [(category, [a for a in rest if a["category"] == category]) for category in CATEGORIES]
-    template = kb.env.get_template("report.md.j2" if fmt == "markdown" else "report.text.j2")
+    markdown = fmt == "markdown"
+    safe = (lambda value: value) if markdown else terminal_safe
+    template = layout_environment(kb.env, fmt).get_template("report.md.j2" if markdown else "report.text.j2")
     return template.render(
         lang=lang,
-        deal=deal.model_dump(),
-        top=top,
-        groups=[(c, members) for c, members in groups if members],
+        deal=safe(deal.model_dump()),
+        top=safe(top),
+        groups=[(c, safe(members)) for c, members in groups if members],
         explain=explain,
-        total=len(items),
-        assessment=assessment.as_json(),
+        total=len(advice),
+        hidden=len(advice) - len(items),
+        assessment=safe(assessment.as_json()),
+        width=width,
+        color=color and not markdown,
+        keep_whole=safe([person.name for person in deal.stakeholders]),
     )

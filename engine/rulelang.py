@@ -153,6 +153,8 @@ class RuleModel(BaseModel):
     about: list[str] | None = None
     supersedes: list[str] = []
     excludes: list[str] = []
+    topic: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    per_person: bool = False
     examples: Examples
 
 

@@ -230,6 +230,16 @@ def advice_schema(vocabulary: Vocabulary, concepts: list[str]) -> dict[str, Any]
             "text": text("the advice, in the document's language"),
             "because": strings("the facts (given or derived) that made the rule fire"),
             "chain": strings("with --explain: which rule derived each conclusion the advice rests on"),
+            "urgency": record(
+                {
+                    "points": {"type": "integer", "description": "the situational urgency the item ranks by"},
+                    "acts_on": strings("what earned the points: signals, red flags, criteria at risk, the stage"),
+                },
+            ),
+            "covers": strings(
+                "rules of the same topic this item speaks for (folded into it), with the people each named",
+                record({"rule": text("the folded rule's id"), "stakeholders": strings("the people it named")}),
+            ),
         },
         ["rule", "category", "priority", "stakeholders", "concepts", "text", "because"],
     )

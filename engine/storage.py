@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from dealcoach.engine.userdirs import data_dir
 
 DB_ENV = "DEALCOACH_DB"
 LOCK_WAIT_SECONDS = 30
@@ -64,16 +65,10 @@ class StorageError(Exception):
 
 
 def default_path() -> Path:
-    """The user's data directory: XDG on Linux, Application Support on macOS, APPDATA on Windows."""
+    """``DEALCOACH_DB``, else ``drills.sqlite3`` in the user's data folder."""
     if os.environ.get(DB_ENV):
         return Path(os.environ[DB_ENV])
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "dealcoach" / "drills.sqlite3"
+    return data_dir() / "drills.sqlite3"
 
 
 def now() -> str:

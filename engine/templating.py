@@ -8,25 +8,22 @@ so a broken template is reported with its rule before any deal is advised.
 
 from __future__ import annotations
 
+import functools
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from markupsafe import Markup
+from wcwidth import wcwidth
 
 from dealcoach.engine.vocabulary import Vocabulary
 
-
-def display_width(text: str) -> int:
-    """Columns a string takes in a terminal: CJK characters are two columns wide."""
-    return sum(2 if _wide(ch) else 1 for ch in text)
-
-
-NO_LINE_START = set("。，、；：！？）」』》〉")
 # The East Asian wide and fullwidth ranges (CJK, kana, hangul, fullwidth forms and punctuation).
 _WIDE = (
     "\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -35,66 +32,206 @@ _WIDE = (
 _GAP_BETWEEN_WIDE = re.compile(f"(?<=[{_WIDE}]) (?=[{_WIDE}])")
 
 
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in "WF"
-
-
 def tidy(text: str) -> str:
     """Collapse the line breaks of a YAML block into single spaces, except between two Chinese
     characters, where a space would show as a gap in the sentence."""
     return _GAP_BETWEEN_WIDE.sub("", " ".join(text.split()))
 
 
-def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None, keep: Iterable[str] = ()) -> str:
-    """Wrap mixed Chinese and English text to ``width`` columns.
+# Characters that change the meaning of Markdown text wherever they stand (emphasis, code, links
+# and images, tables, strikethrough, headings, hard breaks); HTML's three are written as entities,
+# so neither a tag nor an entity in a deal can render as anything but its own text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_SPACES = re.compile(r"\s+")
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
-    Chinese has no spaces, so a line may break between any two CJK characters; English words
-    are kept whole, and so is every string in ``keep`` (people's names: 周建|国 reads as a typo).
+
+def markdown_text(text: str) -> str:
+    """Any text as literal Markdown on one line: special characters escaped, HTML written as
+    entities, line breaks and runs of spaces collapsed (a line break could start a new block)."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _SPACES.sub(" ", str(text)))
+    return "".join(_HTML_ENTITIES.get(ch, ch) for ch in text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """Text without control characters, which a terminal would obey (an escape sequence in a deal
+    name could recolour, retitle or clear the rep's terminal)."""
+    return _CONTROL.sub("", str(text))
+
+
+def terminal_safe(value: Any) -> Any:
+    """Every string in a tree of dicts and lists without control characters (see
+    :func:`terminal_text`); dict keys are ids and stay as they are."""
+    if isinstance(value, str):
+        return terminal_text(value)
+    if isinstance(value, dict):
+        return {key: terminal_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [terminal_safe(item) for item in value]
+    return value
+
+
+@functools.lru_cache(maxsize=8)
+def layout_environment(env: SandboxedEnvironment, fmt: str) -> SandboxedEnvironment:
+    """``env`` for a report layout, made safe for its format, so that a layout a company writes
+    cannot forget to escape.
+
+    Markdown: every ``{{ ... }}`` is printed as literal Markdown, whatever it prints (the deal,
+    advice text, the vocabulary's labels), through Jinja's autoescaping, whose markup-safe strings
+    keep a macro's or a block's output from being escaped twice. Text: the vocabulary's labels lose
+    their control characters here and the data before it reaches the layout (:func:`terminal_safe`),
+    while the colour the layout itself adds with ``paint`` is kept.
     """
+    if fmt == "markdown":
+        return env.overlay(autoescape=True, finalize=_markdown_output)
+    overlay = env.overlay()
+    overlay.filters = dict(env.filters)
+    plain = env.filters["label"]
+
+    @pass_context
+    def label(context: Context, value: Any, enum: str) -> str:
+        return terminal_text(plain(context, value, enum))
+
+    overlay.filters["label"] = label
+    return overlay
+
+
+def _markdown_output(value: Any) -> Any:
+    return value if hasattr(value, "__html__") else Markup(markdown_text(value))
+
+
+# What ``paint`` may colour in a text layout, and how (colour is on only for a terminal).
+PAINTS: dict[str, dict[str, Any]] = {
+    "high": {"fg": "red", "bold": True},
+    "medium": {"fg": "yellow", "bold": True},
+    "low": {"fg": "cyan"},
+    "heading": {"bold": True},
+}
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal (wcwidth: East Asian wide characters take two, colour
+    sequences none)."""
+    return sum(max(wcwidth(ch), 0) for ch in _SGR.sub("", text))
+
+
+NO_LINE_START = frozenset("。，、；：！？）」』》〉】〕”’…%,.;:!?)")  # closing marks stay with what they close
+NO_LINE_END = frozenset("（「『《〈【〔“‘(")  # opening marks stay with what they open
+_SGR = re.compile(r"\x1b\[[0-9;]*m")  # colour from the layout (see ``paint``); deal text has none
+_RESET = "\x1b[0m"
+
+
+@dataclass
+class _Unit:
+    """What may not be broken: a word, one CJK character or a person's name, with the punctuation
+    that clings to it and any colour codes around it."""
+
+    text: str = ""
+    width: int = 0
+    space_before: bool = False
+    ends_in_word: bool = False
+
+
+def wrap(text: str, width: int = 80, indent: str = "", first: str | None = None, keep: Iterable[str] = ()) -> str:
+    """Wrap mixed Chinese and English text to ``width`` columns, in one pass over the text.
+
+    Chinese has no spaces, so a line may break between any two CJK characters, but never inside
+    an English word or one of the names in ``keep`` (a name split over two lines reads as two
+    people), never before a closing mark (。，）...) and never after an opening one. No line is
+    wider than ``width``: a unit too long for any line is cut where it must be.
+    """
+    indent_width = display_width(indent)
     lines: list[str] = []
-    head = indent if first is None else first
-    line: list[str] = []  # the tokens of the line being filled
-    for token in _tokens(text, sorted(keep, key=len, reverse=True)):
-        used = display_width(head + "".join(line))
-        if used + display_width(token) > width and line:
-            # Chinese punctuation never starts a line (kinsoku), nor hangs past the margin: the
-            # character before it goes down with it.
-            carried = [line.pop()] if token in NO_LINE_START and len(line) > 1 else []
-            lines.append((head + "".join(line)).rstrip())
-            head, line = indent, [t.lstrip() for t in carried[:1]] + carried[1:]
-            token = token.lstrip() if not line else token
-        line.append(token)
-    lines.append((head + "".join(line)).rstrip())
+    start = indent if first is None else first
+    line, used, empty = [start], display_width(start), True
+    for unit in _units(text, keep):
+        gap = 1 if unit.space_before and not empty else 0
+        if not empty and used + gap + unit.width > width:
+            lines.append("".join(line).rstrip())
+            line, used, empty, gap = [indent], indent_width, True, 0
+        pieces = (
+            [(unit.text, unit.width)]
+            if used + gap + unit.width <= width
+            else _cut(unit.text, width - used, width - indent_width)
+        )
+        for number, (piece, piece_width) in enumerate(pieces):
+            if number:
+                lines.append("".join(line).rstrip())
+                line, used = [indent], indent_width
+            line.append(" " * gap + piece)
+            used += gap + piece_width
+            gap, empty = 0, False
+    lines.append("".join(line).rstrip())
     return "\n".join(lines)
 
 
-def _tokens(text: str, keep: list[str] | None = None) -> Iterable[str]:
-    """Words with their leading space, single CJK characters, and the strings in ``keep`` whole."""
-    word = ""
-    text = " ".join(text.split())
-    i = 0
-    while i < len(text):
-        whole = next((k for k in keep or () if k and text.startswith(k, i)), None)
-        if whole is not None:
-            if word.strip():
-                yield word
-            yield (" " if word.endswith(" ") else "") + whole
-            word = ""
-            i += len(whole)
-            continue
-        ch = text[i]
-        i += 1
-        wide = _wide(ch)
-        if wide or ch == " ":
-            if word:
-                yield word
-            word = ""
-            if wide:
-                yield ch
-                continue
-        word += ch
-    if word:
-        yield word
+def _cut(text: str, first_room: int, room: int) -> list[tuple[str, int]]:
+    """A unit too wide for an empty line, in pieces of at most ``first_room`` columns, then
+    ``room`` (at least one character each); a closing mark takes the character before it along."""
+    pieces: list[list[str]] = [[]]
+    used = 0
+    for part in _characters(text):
+        part_width = display_width(part)
+        if used and used + part_width > (room if len(pieces) > 1 else first_room):
+            carried = [pieces[-1].pop()] if part in NO_LINE_START and len(pieces[-1]) > 1 else []
+            pieces.append(carried)
+            used = sum(map(display_width, carried))
+        pieces[-1].append(part)
+        used += part_width
+    return [("".join(piece), display_width("".join(piece))) for piece in pieces]
+
+
+def _characters(text: str) -> Iterable[str]:
+    """Characters, with each colour sequence kept whole."""
+    position = 0
+    for match in _SGR.finditer(text):
+        yield from text[position : match.start()]
+        yield match.group()
+        position = match.end()
+    yield from text[position:]
+
+
+def _units(text: str, keep: Iterable[str]) -> Iterator[_Unit]:
+    """The unbreakable units of ``text`` in order, each measured once."""
+    names = {name for name in keep if name}
+    atoms = re.compile(
+        "|".join(
+            [
+                *map(re.escape, sorted(names, key=len, reverse=True)),  # longest first: 张伟国 before 张伟
+                _SGR.pattern,
+                r"\s+",
+                f"[{_WIDE}]",
+                f"[^\\s\x1b{_WIDE}]+",
+            ]
+        )
+    )
+    unit, space, prefix, glue_next = _Unit(), False, "", False
+    for match in atoms.finditer(text):
+        atom = match.group()
+        if atom.isspace():
+            space = True
+        elif _SGR.fullmatch(atom):  # a reset closes the colour of what came before; any other opens what follows
+            if atom == _RESET and unit.text and not prefix:
+                unit.text += atom
+            else:
+                prefix += atom
+        else:
+            word = atom not in names and display_width(atom[0]) < 2
+            follows = glue_next or atom[0] in NO_LINE_START or (word and unit.ends_in_word)
+            if not (unit.text and not space and follows):
+                if unit.text:
+                    yield unit
+                unit = _Unit(space_before=space)
+            unit.text += prefix + atom
+            unit.width += display_width(atom)
+            unit.ends_in_word, glue_next = word, atom[-1] in NO_LINE_END
+            space, prefix = False, ""
+    if unit.text or prefix:
+        unit.text += prefix
+        yield unit
 
 
 MAX_PRODUCT = 10_000  # the longest string or list a template may build with * or **
@@ -153,7 +290,21 @@ def make_environment(vocabulary: Vocabulary, template_dirs: Iterable[Path] = ())
         shown = f"{value:g}"
         return f"{shown}分（满分{out_of}分）" if context["lang"] == "zh" else f"{shown} out of {out_of}"
 
-    env.filters.update(label=label, names=names, money=money, score=score, wrap=wrap, width=display_width)
+    @pass_context
+    def wrap_filter(context: Context, text: str, width: int = 80, indent: str = "", first: str | None = None) -> str:
+        """``wrap``, keeping whole the names the layout lists in ``keep_whole`` (the stakeholders)."""
+        return wrap(text, width, indent, first, keep=context.get("keep_whole") or ())
+
+    @pass_context
+    def paint(context: Context, text: Any, role: str) -> str:
+        """``text`` in the colour of ``role`` (a priority, or ``heading``) when the layout's
+        ``color`` is on; as it is otherwise, or for a role :data:`PAINTS` does not know."""
+        style = PAINTS.get(role)
+        return click.style(str(text), **style) if context.get("color") and style else str(text)
+
+    env.filters.update(
+        label=label, names=names, money=money, score=score, wrap=wrap_filter, width=display_width, paint=paint
+    )
     return env
 
 

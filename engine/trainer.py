@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 from dealcoach.engine import deal as deal_mod
-from dealcoach.engine.advice import CATEGORIES, Bindings, Explainer
+from dealcoach.engine import synthetic
+from dealcoach.engine.advice import CATEGORIES, Bindings, Explainer, people, without_superseded
+from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase, builtin_dir
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.rulelang import RULE_ID, Count, Negation, Pattern, Rule
 from dealcoach.engine.runner import Advisor
 from dealcoach.engine.vocabulary import Lang
+from dealcoach.engine.yamlsource import Document
 
 
 def layer_name(kb: KnowledgeBase, layer: Path) -> str:
@@ -116,22 +120,50 @@ def _uses(rule: Rule, fact_type: str) -> bool:
     return False
 
 
-def exercised_rules(kb: KnowledgeBase, deal_files: list[Path]) -> tuple[set[str], list[str]]:
-    """Rules that fire on at least one example deal; and problems with deal files that could not be read."""
-    advisor = Advisor(kb)
-    fired: set[str] = set()
-    problems = []
+GENERATED_DEALS = 200  # generated deals `kb coverage` adds to the examples when counting co-firing rules
+TOP_PAIRS = 15
+
+
+def _example_deals(kb: KnowledgeBase, deal_files: list[Path]) -> tuple[list[Deal], list[str]]:
+    deals, problems = [], []
     for path in deal_files:
         try:
-            outcome = advisor.run(deal_mod.load(str(path), kb.vocabulary))
+            deals.append(deal_mod.load(str(path), kb.vocabulary))
         except InputError as err:
             problems += [str(p) for p in err.problems]
-            continue
-        fired |= {f.rule.id for f in outcome.firings}
-    return fired, problems
+    return deals, problems
 
 
-def coverage(kb: KnowledgeBase, deal_files: list[Path], lang: Lang) -> list[str]:
+def generated_deals(kb: KnowledgeBase, count: int) -> list[Deal]:
+    """``count`` realistic deals, the same ones on every run (seeds 0 to count - 1)."""
+    return [
+        deal_mod.validate(
+            Document(f"generated-{seed}", synthetic.deal(synthetic.RandomChooser(seed), kb.vocabulary)), kb.vocabulary
+        )
+        for seed in range(count)
+    ]
+
+
+def given_rules(advisor: Advisor, deal: Deal) -> tuple[set[str], set[str]]:
+    """Every rule that fires on ``deal``; and the advice rules whose advice is given (not superseded)."""
+    outcome = advisor.run(deal)
+    firings = [(f, people(f, advisor.kb)) for f in outcome.firings if not f.rule.derives]
+    return {f.rule.id for f in outcome.firings}, {f.rule.id for f, _ in without_superseded(firings)}
+
+
+def cofiring(kb: KnowledgeBase, given: list[set[str]], top: int = TOP_PAIRS) -> list[str]:
+    """The pairs of advice rules given together most often, for a trainer to read side by side:
+    a pair that says one thing twice wants a shared ``topic``, one that contradicts wants ``excludes``."""
+    pairs = Counter(pair for rules in given for pair in combinations(sorted(rules), 2))
+    lines = [f"rules given together most often, over {len(given)} deal(s) (review: repeat? contradiction?):"]
+    for (first, second), times in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:top]:
+        topic = kb.rule_by_id[first].model.topic
+        shared = f"  (topic {topic})" if topic and topic == kb.rule_by_id[second].model.topic else ""
+        lines.append(f"  {times:>4}  {first} + {second}{shared}")
+    return lines
+
+
+def coverage(kb: KnowledgeBase, deal_files: list[Path], lang: Lang, generated: int = GENERATED_DEALS) -> list[str]:
     cited = Counter(c for r in kb.rules for c in r.model.concepts)
     missing = [c for c in kb.concepts if c not in cited and c not in kb.knowledge_only]
     lines = [
@@ -139,7 +171,10 @@ def coverage(kb: KnowledgeBase, deal_files: list[Path], lang: Lang) -> list[str]
         f"{len(kb.knowledge_only)} taught by drills only (knowledge-only.yaml), {len(missing)} not covered"
     ]
     lines += [f"  not covered: {c} {kb.concepts[c].title(lang)}" for c in missing]
-    fired, problems = exercised_rules(kb, deal_files)
+    advisor = Advisor(kb)
+    examples, problems = _example_deals(kb, deal_files)
+    runs = [given_rules(advisor, deal) for deal in examples]
+    fired = set().union(*(f for f, _ in runs))
     unexercised = sorted(r.id for r in kb.rules if r.id not in fired)
     exercised = len(kb.rules) - len(unexercised)
     lines.append(f"rules: {exercised} of {len(kb.rules)} exercised by the {len(deal_files)} example deal(s)")
@@ -148,6 +183,8 @@ def coverage(kb: KnowledgeBase, deal_files: list[Path], lang: Lang) -> list[str]
     by_category = Counter(r.model.category for r in kb.rules)
     lines.append("rules by category:")
     lines += [f"  {c:<13} {by_category.get(c, 0)}" for c in CATEGORIES]
+    runs += [given_rules(advisor, deal) for deal in generated_deals(kb, generated)]
+    lines += cofiring(kb, [g for _, g in runs])
     return lines
 
 

@@ -8,15 +8,14 @@ because the same table serves three readers: the deal parser (aliases -> ids), t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# The languages are named where the command line can read them without importing pydantic.
+from dealcoach.engine.options import LANGS as LANGS
+from dealcoach.engine.options import Lang as Lang
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.yamlsource import Document
-
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
 
 
 class _Strict(BaseModel):

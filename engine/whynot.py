@@ -35,9 +35,19 @@ class WhyNot:
     def _explain(self, rule: Rule) -> list[str]:
         zh = self.lang == "zh"
         if any(f.rule.id == rule.id for f in self.outcome.firings):
-            given = {a.rule for a in build(self.outcome, self.kb, self.lang)}
+            items = build(self.outcome, self.kb, self.lang)
+            given = {a.rule for a in items}
             if rule.id in given or rule.derives:
                 return [f"规则 {rule.id} 在这个项目上触发了。" if zh else f"Rule {rule.id} fired on this deal."]
+            hosts = sorted(a.rule for a in items if rule.id in a.folded)
+            if hosts:
+                topic = rule.model.topic
+                return [
+                    f"规则 {rule.id} 触发了，它的建议按主题 {topic} 并入了更具体的 {'、'.join(hosts)}。"
+                    if zh
+                    else f"Rule {rule.id} fired; its advice is folded, by topic {topic}, into the more specific "
+                    f"{', '.join(hosts)}."
+                ]
             winners = sorted(r for r in given if rule.id in self.kb.rule_by_id[r].model.supersedes)
             return [
                 f"规则 {rule.id} 触发了，但它的建议让位于更具体的规则：{'、'.join(winners)}"

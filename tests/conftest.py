@@ -74,7 +74,8 @@ def playbook(write_rules: Callable[[str], Path]) -> Callable[[str], Callable[[di
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Tests never read or write the user's own knowledge-base cache."""
+    """Tests never read or write the user's own knowledge-base cache, nor load the user's own layer."""
     import os
 
     os.environ["DEALCOACH_CACHE"] = str(tmp_path_factory.mktemp("kbcache"))
+    os.environ["DEALCOACH_KB_HOME"] = str(tmp_path_factory.mktemp("no-user-layer") / "kb")

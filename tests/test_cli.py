@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
@@ -68,14 +69,17 @@ def test_top_limits_the_number_of_pieces_of_advice(tmp_path):
 
 def test_explain_adds_the_reasoning_chain(tmp_path):
     data = json.loads(run(["advise", deal_file(tmp_path), "--format", "json", "--lang", "en", "--explain"]).stdout)
-    style = next(a for a in data["advice"] if a["rule"] == "style.speed-up-for-faster-stakeholder")
-    assert style["chain"][0].startswith("李强: their pace = faster than you ← by rule style.faster-than-rep")
+    rule = "style.speed-up-for-faster-stakeholder"  # its topic (style-fit) may fold it into another style item
+    style = next(a for a in data["advice"] if a["rule"] == rule or f"Also covers: {rule} (李强)" in a["because"])
+    assert any(
+        line.startswith("李强: their pace = faster than you ← by rule style.faster-than-rep") for line in style["chain"]
+    )
 
 
 def test_text_output_leads_with_the_most_important_steps_and_fits_80_columns(tmp_path):
     from dealcoach.engine.templating import display_width
 
-    result = run(["advise", deal_file(tmp_path), "--lang", "en"])
+    result = run(["advise", deal_file(tmp_path), "--lang", "en"], env={"COLUMNS": "80"})
     lines = result.stdout.splitlines()
     assert lines[0] == "某银行OA专网建设 (某银行)"
     assert "Most important next steps" in lines
@@ -119,11 +123,48 @@ def test_json_on_standard_input_is_recognised():
     assert json.loads(result.stdout)["deal"] == "json deal"
 
 
-def test_several_files_give_a_json_array_in_order(tmp_path):
+def test_several_files_give_a_json_array_in_order_each_naming_its_file(tmp_path):
     first = deal_file(tmp_path)
     second = deal_file(tmp_path, DEAL.replace("某银行OA专网建设", "第二个项目"), "second.yaml")
     data = json.loads(run(["advise", first, second, "--format", "json"]).stdout)
-    assert [d["deal"] for d in data] == ["某银行OA专网建设", "第二个项目"]
+    assert [(d["deal"], d["file"]) for d in data] == [("某银行OA专网建设", first), ("第二个项目", second)]
+
+
+def test_a_single_file_gives_one_json_object_without_a_file_key(tmp_path):
+    data = json.loads(run(["advise", deal_file(tmp_path), "--format", "json"]).stdout)
+    assert isinstance(data, dict)
+    assert "file" not in data
+
+
+def test_jsonl_gives_one_document_per_line_with_its_file(tmp_path):
+    first = deal_file(tmp_path)
+    second = deal_file(tmp_path, DEAL.replace("某银行OA专网建设", "第二个项目"), "second.yaml")
+    lines = run(["advise", first, second, "--format", "jsonl"]).stdout.splitlines()
+    assert [(json.loads(line)["deal"], json.loads(line)["file"]) for line in lines] == [
+        ("某银行OA专网建设", first),
+        ("第二个项目", second),
+    ]
+
+
+def test_an_invalid_file_among_several_is_reported_and_the_valid_ones_still_advised(tmp_path):
+    good = deal_file(tmp_path)
+    bad = deal_file(tmp_path, "name: x\n", "bad.yaml")
+    result = run(["advise", bad, good, "--format", "json"])
+    assert result.exit_code == 2
+    assert [d["file"] for d in json.loads(result.stdout)] == [good]
+    assert "bad.yaml" in result.stderr and "required key 'account' is missing" in result.stderr
+
+
+def test_several_files_give_an_array_even_when_only_one_is_valid(tmp_path):
+    result = run(["advise", deal_file(tmp_path), str(tmp_path / "missing.yaml"), "--format", "json"])
+    assert result.exit_code == 2
+    assert isinstance(json.loads(result.stdout), list)
+
+
+def test_a_single_invalid_file_prints_nothing_on_standard_output(tmp_path):
+    result = run(["advise", deal_file(tmp_path, "name: x\n"), "--format", "json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
 
 
 def test_a_deal_no_rule_applies_to_says_so(tmp_path):
@@ -175,3 +216,51 @@ def test_the_program_keeps_the_exit_status_and_messages_of_a_user_error(tmp_path
     )
     assert completed.returncode == 2
     assert "required key 'account' is missing" in completed.stderr
+
+
+def test_why_not_answers_in_words(tmp_path):
+    result = run(["advise", deal_file(tmp_path), "--lang", "en", "--why-not", "coverage.find-a-coach"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[:2] == ["某银行OA专网建设", "Rule coverage.find-a-coach did not fire:"]
+
+
+def test_why_not_honours_json_with_a_structured_answer(tmp_path):
+    result = run(
+        ["advise", deal_file(tmp_path), "--format", "json", "--lang", "en", "--why-not", "coverage.find-a-coach"]
+    )
+    data = json.loads(result.stdout)
+    assert list(data) == ["schema", "deal", "lang", "rule", "fired", "explanation"]
+    assert (data["schema"], data["rule"], data["fired"]) == ("dealcoach.why-not/1", "coverage.find-a-coach", False)
+    assert data["explanation"][0] == "Rule coverage.find-a-coach did not fire:"
+
+
+def test_why_not_json_says_when_the_rule_fired(tmp_path):
+    rule = "coverage.coach-arranges-economic-buyer"
+    data = json.loads(run(["advise", deal_file(tmp_path), "--format", "json", "--why-not", rule]).stdout)
+    assert data["fired"] is True
+
+
+@pytest.mark.parametrize("extra", [["--top", "3"], ["--explain"]])
+def test_why_not_refuses_options_it_would_ignore(tmp_path, extra):
+    result = run(["advise", deal_file(tmp_path), "--why-not", "coverage.find-a-coach", *extra])
+    assert result.exit_code == 2
+    assert f"{extra[0]} cannot be used with --why-not" in result.stderr
+    assert result.stdout == ""
+
+
+def test_an_unknown_rule_id_gets_a_suggestion_in_why_not(tmp_path):
+    result = run(["advise", deal_file(tmp_path), "--why-not", "coverage.find-coach"])
+    assert result.exit_code == 2
+    assert "no rule with id 'coverage.find-coach'; did you mean 'coverage.find-a-coach'?" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["kb", "show"], ["kb", "test"]])
+def test_an_unknown_rule_id_gets_a_suggestion_in_kb_commands(command):
+    result = run([*command, "coverage.find-coach"])
+    assert result.exit_code == 2
+    assert "did you mean 'coverage.find-a-coach'?" in result.stderr
+
+
+def test_an_unknown_rule_id_far_from_any_points_to_the_list():
+    result = run(["kb", "show", "zzz"])
+    assert result.stderr.strip() == "dealcoach: no rule with id 'zzz' (see dealcoach kb list)"

@@ -53,6 +53,10 @@ def advise(tmp_path, text: str | bytes, name: str = "deal.yaml") -> tuple[int, s
         ),
         (GOOD + "  - {name: 张伟}\n", "FILE:6:6: stakeholders[1].name: '张伟' is listed twice; names must be unique"),
         (GOOD + "needs: [{text: x, owner: 老赵}]\n", "FILE:6:19: needs[0].owner: '老赵' is not a stakeholder"),
+        (
+            GOOD + "needs: [{text: x, type: wish}]\n",
+            "FILE:6:19: needs[0].type: 'wish' is not allowed; use one of: requirement (功能或技术要求)",
+        ),
         (GOOD + "name: again\n", "FILE:6:1: duplicate key 'name' (first given on line 1)"),
         (GOOD + "value: -5\n", "FILE:6:1: value: input should be greater than or equal to 0; got -5"),
         (GOOD + "signals: [rumour]\n", "FILE:6:11: signals[0]: 'rumour' is not allowed; use one of: price_objection"),

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import deal, intake
+from dealcoach.engine import deal, exitcodes, intake
 from dealcoach.engine.yamlsource import Document
 from tests.conftest import ROOT, SCENARIOS
 
@@ -142,7 +142,7 @@ def test_a_duplicate_name_gets_the_validators_message(typed, tmp_path):
 def test_stopping_keeps_the_answers_and_the_next_run_resumes(typed, tmp_path):
     target = tmp_path / "deal.yaml"
     stopped = run([str(target), "--lang", "en"], typed[:12])
-    assert stopped.exit_code == intake.EXIT_INCOMPLETE
+    assert stopped.exit_code == exitcodes.INVALID_INPUT
     assert f"Your answers are saved in {target}.draft" in stopped.output
     assert not target.exists()
     resumed = run([str(target), "--lang", "en"], typed[12:])
@@ -238,7 +238,7 @@ def test_in_a_terminal_ctrl_c_and_kill_lose_nothing(typed, tmp_path):
     child.expect("Your answers are saved in")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == intake.EXIT_INTERRUPTED
+    assert child.exitstatus == exitcodes.INTERRUPTED
     child = _spawn(pexpect, [target, "--lang", "en"])
     child.expect(r"\(resuming: 3 saved answers loaded\)")
     _answer(child, typed[3:8])

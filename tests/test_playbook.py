@@ -76,7 +76,7 @@ def _example_deals():
     from dealcoach.engine import deal as deal_mod
     from tests.conftest import SCENARIOS
 
-    deals = [deal_mod.load(str(p), KB.vocabulary) for p in sorted(SCENARIOS.glob("*.yaml"))]
+    deals = [deal_mod.load(str(p), KB.vocabulary) for p in kb.example_deals(SCENARIOS)]
     for rule in KB.rules:
         for index in range(len(rule.model.examples.fires)):
             deals.append(examples.example_deal(rule, "fires", index, KB).deal)

@@ -366,6 +366,27 @@ def test_a_specific_rule_supersedes_a_generic_one_for_the_same_people(playbook):
     assert [a.rule for a in advise({"stakeholders": [eb, coach]})] == ["t.specific"]
 
 
+def test_advice_that_gives_way_itself_no_longer_silences_the_generic_advice(playbook):
+    def rule(rule_id: str, supersedes: str, when: str) -> str:
+        head = f"  - id: {rule_id}\n    category: coverage\n    priority: high\n    concepts: [R7]\n"
+        return head + (f"    supersedes: [{supersedes}]\n" if supersedes else "") + f"    when:\n{when}" + ADVICE
+
+    eb = "      - stakeholder: {as: eb, roles: economic_buyer, contacted: false}\n"
+    coach = "      - stakeholder: {as: coach, roles: coach, contacted: true}\n"
+    silent = "      - stakeholder: {as: coach, roles: coach, contacted: true, days_since_contact: {gte: 30}}\n"
+    advise = playbook(
+        rules(
+            rule("t.generic", "", eb),
+            rule("t.specific", "t.generic", coach + eb),
+            rule("t.most-specific", "t.specific", silent + eb),
+        )
+    )
+    people = [{"name": "王总", "roles": ["economic_buyer"]}, {"name": "小李", "roles": ["coach"], "contacted": True}]
+    assert [a.rule for a in advise({"stakeholders": people})] == ["t.specific"]
+    people[1]["days_since_contact"] = 40
+    assert sorted(a.rule for a in advise({"stakeholders": people})) == ["t.generic", "t.most-specific"]
+
+
 def test_not_over_a_derived_fact_waits_for_every_derivation(playbook):
     """The advice rule negates red flags; it must not fire before the flag has been derived."""
     advise = playbook(

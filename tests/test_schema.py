@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from dealcoach.cli import main
-from dealcoach.engine import deal, schema
+from dealcoach.engine import deal, kb, schema
 from dealcoach.engine.yamlsource import Document
 from tests.conftest import SCENARIOS
 
-BUNDLED = sorted(SCENARIOS.glob("*.yaml"))
+BUNDLED = kb.example_deals(SCENARIOS)
 
 
 def printed(kind: str) -> dict:

@@ -265,6 +265,7 @@ def test_kb_coverage_lists_concepts_rules_and_categories():
     assert lines[0].startswith("concepts: ")
     assert any(line.startswith("rules: ") and "exercised by the" in line for line in lines)
     assert "rules by category:" in lines
+    assert any(line.startswith("rules given together most often, over ") for line in lines)
 
 
 def test_why_not_names_the_failing_condition_and_the_facts_it_looked_at(tmp_path):
