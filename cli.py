@@ -837,6 +837,15 @@ def answer_lines(answers_file: str | None) -> Iterator[str] | None:
     help="Play non-interactively: one answer per line.",
 )
 @click.option("--resume", is_flag=True, help="Continue the trainee's unfinished session exactly where it stopped.")
+@click.option(
+    "--explain", is_flag=True, help="Trainers: after each answer, the rules behind it and the conditions that failed."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Order the choices by this number (default: a new order for every attempt of every trainee).",
+)
 @db_option
 @kb_option
 def drill_run(
@@ -846,6 +855,8 @@ def drill_run(
     lang: Lang | None,
     answers_file: str | None,
     resume: bool,
+    explain: bool,
+    seed: int | None,
     db_path: str | None,
     kb_dirs: tuple[str, ...],
 ) -> None:
@@ -859,7 +870,7 @@ def drill_run(
             fail([f"dealcoach: {trainee} has no unfinished drill{f' {name!r}' if name else ''} to resume"])
             sys.exit(INVALID_INPUT)
         try:
-            play = drillsession.Play.resume(knowledge, session, store)
+            play = drillsession.Play.resume(knowledge, session, store, drill_mod.Examiner(knowledge, explain=explain))
         except storage.StorageError as err:
             fail([f"dealcoach: {err}"])
             sys.exit(INVALID_INPUT)
@@ -877,12 +888,16 @@ def drill_run(
         else:
             fail(["dealcoach: name a drill (see dealcoach drill list), or use --from-deal FILE or --resume"])
             sys.exit(INVALID_INPUT)
-        play = drillsession.Play.begin(knowledge, built, lang or default_lang())
+        if seed is None:
+            attempt = sum(1 for s in store.sessions(trainee) if s.drill == built.name)
+            seed = drillsession.attempt_seed(trainee, built.name, attempt)
+        examiner = drill_mod.Examiner(knowledge, explain=explain)
+        play = drillsession.Play.begin(knowledge, built, lang or default_lang(), examiner, seed=seed)
         play.store = store
         layers = [str(d.resolve()) for d in knowledge.layers[1:]]
         try:
             play.session_id = store.start(
-                trainee, built.name, play.lang, drillsession.spec_of(built, layers), from_deal
+                trainee, built.name, play.lang, drillsession.spec_of(built, layers, seed), from_deal
             )
         except storage.StorageError as err:
             fail([f"dealcoach: {err}"])

@@ -27,13 +27,16 @@ from dealcoach.engine.deal import Deal
 from dealcoach.engine.kb import KnowledgeBase
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.runner import Advisor, Outcome
-from dealcoach.engine.templating import tidy
+from dealcoach.engine.templating import display_width, tidy
 from dealcoach.engine.vocabulary import Lang
 from dealcoach.engine.whynot import WhyNot
 
 # Models build their validators on first use (defer_build): every command imports this module,
 # only the drill commands validate scenarios, and building eagerly would slow every start-up.
 END = "end"  # `next: end` finishes the drill
+# The longest option of a move step may be at most this many times the shortest, in either
+# language: otherwise "pick the longest, most careful-sounding one" finds the answer.
+LENGTH_SPREAD = 1.35
 ASKS = {"identify": ("role", "attitude", "relationship", "style"), "diagnose": ("red_flags", "criteria_at_risk")}
 
 
@@ -74,8 +77,11 @@ class Step(BaseModel):
     ask: str | None = None
     role: str | None = None
     stakeholder: str | None = None
+    about: str | None = None  # the person a move step is about: its moves are judged for them
     options: list[Option] = []
     choices: list[str] = []  # diagnose: the red flags or criteria offered, right and wrong ones
+    defensible: list[str] = []  # diagnose: choices a good rep could argue for; they cost nothing
+    cues: Text | None = None  # identify: what in the person's behaviour gives the answer away
     next: str | None = None
 
     @model_validator(mode="after")
@@ -91,6 +97,8 @@ class Step(BaseModel):
             raise ValueError(f"an identify-{self.ask} step names the stakeholder: stakeholder: 张伟")
         if self.kind == "diagnose" and len(self.choices) < 2:
             raise ValueError("a diagnose step offers at least two choices")
+        if set(self.defensible) - set(self.choices):
+            raise ValueError("'defensible' may list only the step's own choices")
         return self
 
 
@@ -99,6 +107,7 @@ class Scenario(BaseModel):
     title: Text
     briefing: Text
     minutes: int = Field(default=10, ge=1, le=120)
+    pass_mark: int = Field(default=80, ge=1, le=100)  # percent of the points a certified trainee scores
     deal: str | dict[str, Any]
     steps: list[Step] = Field(min_length=1)
 
@@ -192,6 +201,8 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
         ):
             if target and target != END and target not in ids:
                 problems.append(document.problem((*at, *_as_path(key)), f"no step {target!r} in this drill"))
+        if step.about and step.about not in names:
+            problems.append(document.problem((*at, "about"), f"{step.about!r} is not a stakeholder of the deal"))
         if step.stakeholder and step.stakeholder not in names:
             problems.append(
                 document.problem((*at, "stakeholder"), f"{step.stakeholder!r} is not a stakeholder of the deal")
@@ -270,22 +281,24 @@ class Verdict:
     summary: str = ""  # one line for the debrief: what the right answer was
 
 
-def _backing(option: Option, given: list[advice_mod.Advice]) -> advice_mod.Advice | None:
-    """The advice that makes ``option`` a good move: its rule's, naming ``about`` if it says whom
-    (or the item that speaks for its topic, when the rule's advice was folded into it)."""
-    for item in given:
-        names = item.stakeholders if item.rule == option.rule else item.folded.get(option.rule)
-        if names is not None and (option.about is None or option.about in names):
-            return item
-    return None
+def _backing(option: Option, given: list[advice_mod.Advice], step: Step) -> advice_mod.Advice | None:
+    """The advice that makes ``option`` a good move: its rule's (or the item that speaks for its
+    topic, when the rule's advice was folded into it), for the person the option or its step is
+    ``about`` (a style rule fires for everyone of that style, and the step is about one)."""
+    about = option.about or step.about
+    direct = [(item, item.stakeholders) for item in given if item.rule == option.rule]
+    folded = [(item, item.folded[option.rule]) for item in given if option.rule in item.folded]
+    # The rule's own item first: a folded one speaks first of someone else ("... 对蔡文博也照这样做").
+    return next((item for item, names in direct + folded if about is None or about in names), None)
 
 
 class Examiner:
     """Scores answers on the deal as it stands, using the knowledge base's own conclusions."""
 
-    def __init__(self, kb: KnowledgeBase, advisor: Advisor | None = None):
+    def __init__(self, kb: KnowledgeBase, advisor: Advisor | None = None, explain: bool = False):
         self.kb = kb
         self.advisor = advisor or Advisor(kb)
+        self.explain = explain  # rule ids and the conditions that failed: for trainers, not trainees
 
     def choices(self, step: Step, deal: Deal, lang: Lang) -> list[tuple[str, str]]:
         """The numbered choices shown for a step: (answer id, text)."""
@@ -294,11 +307,29 @@ class Examiner:
             return [(o.id, o.text(lang)) for o in step.options]
         if step.kind == "diagnose":
             enum = "red_flag" if step.ask == "red_flags" else "criterion"
-            return [(c, vocabulary.label(enum, c, lang)) for c in step.choices]
+            return [(c, vocabulary.label(enum, c, lang)) for c in self._offered(step, deal)]
         if step.ask == "role":
             return [(p.name, p.name) for p in deal.stakeholders]
         enum = {"attitude": "attitude", "relationship": "relationship_class", "style": "style"}[step.ask or ""]
         return [(v, vocabulary.label(enum, v, lang)) for v in vocabulary.ids(enum) if v != "unknown"]
+
+    def _offered(self, step: Step, deal: Deal) -> list[str]:
+        """A red-flag step offers its authored choices and every flag the deal shows now: a flag
+        the trainee's own earlier moves raised must be there to be spotted."""
+        if step.ask != "red_flags":
+            return list(step.choices)
+        raised = sorted(self._flags(self.advisor.run(deal, keep_facts=True)))
+        return list(dict.fromkeys([*step.choices, *raised]))
+
+    @staticmethod
+    def _flags(outcome: Outcome) -> dict[str, list[str]]:
+        """The red flags the deal shows, each with the people it is about."""
+        flags: dict[str, list[str]] = {}
+        for fact_type, values in outcome.derivations:
+            if fact_type == "red_flag":
+                v = dict(values)
+                flags.setdefault(v["code"], []).append(v.get("stakeholder") or "")
+        return flags
 
     def _conclusions(
         self, step: Step, outcome: Outcome, lang: Lang
@@ -323,9 +354,9 @@ class Examiner:
     ) -> set[str]:
         derived = [(t, dict(v)) for t, v in outcome.derivations]
         if step.kind in ("move", "negotiate"):
-            return {o.id for o in step.options if _backing(o, given) is not None}
+            return {o.id for o in step.options if _backing(o, given, step) is not None}
         if step.ask == "red_flags":
-            return {v["code"] for t, v in derived if t == "red_flag"} & set(step.choices)
+            return set(self._flags(outcome))
         if step.ask == "criteria_at_risk":
             assert health is not None
             return {c for c, status in health.criteria.items() if status == "at_risk"} & set(step.choices)
@@ -344,7 +375,7 @@ class Examiner:
             return self._move(step, outcome, given, answer[0], right, lang)
         if step.kind == "diagnose":
             assert health is not None
-            return self._diagnose(step, answer, right, health, lang)
+            return self._diagnose(step, answer, right, health, self._flags(outcome), lang)
         return self._identify(step, deal, answer[0], right, lang)
 
     def _labels(self, step: Step, ids: set[str] | list[str], deal: Deal, lang: Lang) -> str:
@@ -364,35 +395,67 @@ class Examiner:
             lines = [("答对了：" if zh else "Right: ") + shown]
         else:
             lines = [("不对。正确答案：" if zh else "Not quite. The answer: ") + shown]
+        if step.cues is not None:
+            lines.append(("看点：" if zh else "The cues: ") + step.cues(lang))
         lines.append(self._concept_line(step.concepts, lang))
         summary = ("正确答案：" if zh else "The answer: ") + shown
         return Verdict(1.0 if answer in right else 0.0, 1.0, lines, list(step.concepts), summary=summary)
 
     def _diagnose(
-        self, step: Step, answer: list[str], right: set[str], health: assessment_mod.Assessment, lang: Lang
+        self,
+        step: Step,
+        answer: list[str],
+        right: set[str],
+        health: assessment_mod.Assessment,
+        flags: dict[str, list[str]],
+        lang: Lang,
     ) -> Verdict:
+        """Scored by a rubric: each right choice earns its share, a defensible one costs nothing,
+        each wrong one takes a share back (never below zero)."""
         zh = lang == "zh"
         chosen = set(answer)
-        hits, wrong, missed = chosen & right, chosen - right, right - chosen
-        score = 1.0 if not right and not chosen else max(0.0, (len(hits) - len(wrong)) / max(len(right), 1))
+        hits, missed = chosen & right, right - chosen
+        fair, wrong = (chosen - right) & set(step.defensible), chosen - right - set(step.defensible)
+        score = max(0.0, (len(hits) - len(wrong)) / len(right)) if right else (0.0 if wrong else 1.0)
         enum = "red_flag" if step.ask == "red_flags" else "criterion"
-        label = lambda ids: ("、" if zh else ", ").join(self.kb.vocabulary.label(enum, i, lang) for i in sorted(ids))  # noqa: E731
+        sep = "、" if zh else ", "
+
+        def label(ids: set[str]) -> str:
+            return sep.join(self._flag_label(enum, i, flags, lang) for i in sorted(ids))
+
         lines = []
         if hits:
             lines.append(("看准了：" if zh else "Spotted: ") + label(hits))
         if missed:
             lines.append(("漏掉了：" if zh else "Missed: ") + label(missed))
+        if fair:
+            lines.append(
+                (
+                    "说得通，但这里手册不把它算作危险信号："
+                    if zh
+                    else "Defensible, though the playbook does not count it here: "
+                )
+                + label(fair)
+            )
         if wrong:
             lines.append(("这些在本单并不成立：" if zh else "Not the case in this deal: ") + label(wrong))
         if not right and not chosen:
             lines.append("判断正确：没有这类问题。" if zh else "Right: there is none here.")
-        for item in health.deductions:
-            code_hit = any(self.kb.vocabulary.label(enum, i, lang) in item["reason"] for i in right)
-            if code_hit and item["because"]:
-                lines.append(("依据：" if zh else "Because: ") + item["because"])
+        if self.explain:
+            lines += [
+                ("依据：" if zh else "Because: ") + item["because"] for item in health.deductions if item["because"]
+            ]
         lines.append(self._concept_line(step.concepts, lang))
         summary = ("应选：" if zh else "The flags: ") + (label(right) or ("无" if zh else "none"))
         return Verdict(round(score, 2), 1.0, lines, list(step.concepts), summary=summary)
+
+    def _flag_label(self, enum: str, code: str, flags: dict[str, list[str]], lang: Lang) -> str:
+        """A flag in words, with the people it is about: 有分量的对手（赵国栋）."""
+        text = self.kb.vocabulary.label(enum, code, lang)
+        people = [p for p in flags.get(code, []) if p]
+        if not people:
+            return text
+        return f"{text}（{'、'.join(people)}）" if lang == "zh" else f"{text} ({', '.join(people)})"
 
     def _move(
         self, step: Step, outcome: Outcome, given: list[advice_mod.Advice], answer: str, right: set[str], lang: Lang
@@ -404,20 +467,31 @@ class Examiner:
             lines = [
                 ("好棋。" if zh else "Good move. ")
                 + ("手册的建议：" if zh else "The playbook says: ")
-                + _backing(option, given).text
+                + _backing(option, given, step).text
             ]
+            if self.explain:
+                lines.append(("规则：" if zh else "Rule: ") + str(option.rule))
             score = 1.0
         else:
             lines = ["这一步不够好。" if zh else "Not the best move."]
-            if option.rule and option.rule in self.kb.rule_by_id:
+            if option.rule in self.kb.rule_by_id:
+                lines.append(
+                    "这一招手册里有，但它适合的是别的局面，不是眼下这一步。"
+                    if zh
+                    else "It is a playbook move, but for another situation than the one in front of you."
+                )
+            if self.explain and option.rule in self.kb.rule_by_id:
                 lines += [
                     line.strip()
                     for line in WhyNot(self.kb, outcome, lang).explain(self.kb.rule_by_id[option.rule], brief=True)
                 ]
             better = [o for o in step.options if o.id in right]
             for other in better:
-                backing = _backing(other, given)
-                lines.append(("更好的一步：" if zh else "Better: ") + other.text(lang) + " — " + backing.text)
+                backing = _backing(other, given, step)
+                lines.append(("更好的一步：" if zh else "Better: ") + other.text(lang))
+                lines.append(("手册的建议：" if zh else "The playbook says: ") + backing.text)
+                if self.explain:
+                    lines.append(("规则：" if zh else "Rule: ") + str(other.rule))
                 concepts += [c for c in self._rule_concepts(other.rule) if c not in concepts]
             if not better:
                 lines.append(
@@ -484,6 +558,7 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
                         ("steps", i, "options", j, "move"), f"no reaction rule answers the move {option.move!r}"
                     )
                 )
+    problems += [p for i, step in enumerate(steps) for p in _unbalanced(step, document, ("steps", i))]
     deal, step = drill.deal, steps[0]
     while step is not None:
         outcome = examiner.advisor.run(deal, keep_facts=True)
@@ -494,6 +569,24 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
         if option is not None and option.move:
             deal, _ = examiner.consequences(deal, option.move, "en")
         step = drill.next_step(step, option)
+    return problems
+
+
+def _unbalanced(step: Step, document: yamlsource.Document, at: tuple[Any, ...]) -> list[Problem]:
+    """A move step whose options differ so much in length that the length gives the answer away."""
+    problems = []
+    for lang in ("zh", "en"):
+        widths = {o.id: display_width(o.text(lang)) for o in step.options}
+        if widths and max(widths.values()) > LENGTH_SPREAD * min(widths.values()):
+            longest, shortest = max(widths, key=widths.__getitem__), min(widths, key=widths.__getitem__)
+            problems.append(
+                document.problem(
+                    (*at, "options"),
+                    f"the options differ too much in length ({lang}: {longest!r} is {widths[longest]} columns, "
+                    f"{shortest!r} {widths[shortest]}); keep the longest within {LENGTH_SPREAD} times the "
+                    "shortest so length does not give the answer away",
+                )
+            )
     return problems
 
 

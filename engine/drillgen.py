@@ -49,7 +49,9 @@ def _render(rule: Rule, kb: KnowledgeBase, outcome: Outcome, deal: Deal, lang: s
         context[bound_name(branch, index)] = {k: list(v) if isinstance(v, tuple) else v for k, v in facts[0].items()}
     try:
         return tidy(kb.template(rule, "advice", lang).render(context))  # type: ignore[union-attr]
-    except (TemplateError, TypeError, ValueError):  # facts the rule never matched may lack a value it formats
+    except (TemplateError, TypeError, ValueError, ArithmeticError):
+        # Facts the rule never matched may lack what its template formats (a missing number):
+        # such a rule cannot be phrased for this deal, so it is not offered.
         return None
 
 

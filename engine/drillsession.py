@@ -7,8 +7,11 @@ step. Parsing an answer never raises for a typo: it returns a message for the re
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,14 +26,37 @@ from dealcoach.engine.storage import Answer, Session, SessionBusyError, StorageE
 from dealcoach.engine.vocabulary import Lang
 
 NONE_WORDS = {"none", "no", "0", "无", "没有"}
+STUDY_PLAN = 3  # concepts in a debrief's study plan: the weakest first; more would not get studied
 
 
-def spec_of(drill: Drill, layers: list[str] | None = None) -> dict[str, Any]:
+def spec_of(drill: Drill, layers: list[str] | None = None, seed: int | None = None) -> dict[str, Any]:
     """What the store keeps of a drill: the scenario and its starting deal, as plain data, and the
-    company layers it was played with (``--resume`` names them if they are missing)."""
+    company layers it was played with (``--resume`` names them if they are missing), and the seed that
+    ordered its choices (so a resumed session shows every choice where it was)."""
     scenario = drill.scenario.model_dump(mode="json")
     scenario["deal"] = drill.deal.model_dump(mode="json", exclude_none=True)
-    return {"name": drill.name, "scenario": scenario, "layers": layers or []}
+    return {"name": drill.name, "scenario": scenario, "layers": layers or [], "seed": seed}
+
+
+def attempt_seed(trainee: str, drill: str, attempt: int) -> int:
+    """The order of the choices for a trainee's n-th attempt at a drill.
+
+    Derived rather than drawn at random, so a run is reproducible from the database alone, yet
+    every attempt (and every trainee) sees the options in a different order: "the right one is
+    number 1" is not something a trainee can learn.
+    """
+    digest = hashlib.sha256(f"{trainee}\0{drill}\0{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def shuffled(choices: list[tuple[str, str]], seed: int | None, step_id: str) -> list[tuple[str, str]]:
+    """The choices of one step in the session's order; ``None`` (sessions stored before choices
+    were shuffled) keeps the authored order those sessions were shown."""
+    if seed is None:
+        return choices
+    order = list(choices)
+    random.Random(f"{seed}:{step_id}").shuffle(order)
+    return order
 
 
 def drill_from_spec(spec: dict[str, Any], kb: KnowledgeBase) -> Drill:
@@ -59,10 +85,13 @@ class Play:
     store: Store | None = None
     unsaved: list[Answer] = field(default_factory=list)  # answered, not yet in the store (it failed)
     storage_problem: str | None = None  # why the last attempt to save failed
+    seed: int | None = None
 
     @classmethod
-    def begin(cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None) -> Play:
-        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, drill.scenario.steps[0])
+    def begin(
+        cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None, seed: int | None = None
+    ) -> Play:
+        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, drill.scenario.steps[0], seed=seed)
 
     @classmethod
     def resume(cls, kb: KnowledgeBase, session: Session, store: Store, examiner: Examiner | None = None) -> Play:
@@ -74,7 +103,7 @@ class Play:
         needs = f"; it was started with {' '.join(f'--kb {d}' for d in layers)}" if layers else ""
         try:
             drill = drill_from_spec(session.spec, kb)
-            play = cls.begin(kb, drill, session.lang, examiner)  # type: ignore[arg-type]
+            play = cls.begin(kb, drill, session.lang, examiner, session.spec.get("seed"))  # type: ignore[arg-type]
             for stored in session.answers:
                 play._replay(stored)
         except (InputError, ValidationError, KeyError, TypeError, ValueError, IndexError) as err:
@@ -103,7 +132,7 @@ class Play:
 
     def choices(self) -> list[tuple[str, str]]:
         assert self.step is not None
-        return self.examiner.choices(self.step, self.deal, self.lang)
+        return shuffled(self.examiner.choices(self.step, self.deal, self.lang), self.seed, self.step.id)
 
     def parse(self, raw: str) -> list[str] | str:
         """The answer ids ``raw`` stands for, or a message saying what is allowed."""
@@ -115,7 +144,7 @@ class Play:
             text = raw.strip().lower()
             if text in NONE_WORDS:
                 return []
-            parts = [p for p in text.replace("，", ",").replace(" ", ",").split(",") if p]
+            parts = [p for p in text.replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if p]
             picked = [self._pick(p, choices) for p in parts]
             if not parts or None in picked:
                 return (
@@ -179,7 +208,9 @@ class Play:
         return verdict, changes
 
     def debrief(self) -> Debrief:
-        return Debrief.of(self.turns, self.kb, self.lang)
+        debrief = Debrief.of(self.turns, self.kb, self.lang)
+        debrief.pass_mark = self.drill.scenario.pass_mark
+        return debrief
 
 
 @dataclass
@@ -190,6 +221,7 @@ class Debrief:
     costly: list[Turn]
     review: list[str]
     lang: Lang
+    pass_mark: int | None = None  # percent; the drill's own, when the debrief is of a whole drill
 
     @classmethod
     def of(cls, turns: list[Turn], kb: KnowledgeBase, lang: Lang) -> Debrief:
@@ -214,22 +246,50 @@ class Debrief:
             lang,
         )
 
-    def lines(self, kb: KnowledgeBase) -> list[str]:
+    def lines(self, kb: KnowledgeBase, practice: dict[str, list[str]] | None = None, drill: str = "") -> list[str]:
         zh = self.lang == "zh"
         percent = round(100 * self.score / self.max_score) if self.max_score else 0
-        out = [("总分：" if zh else "Score: ") + f"{self.score:g}/{self.max_score:g} ({percent}%)", ""]
+        shown = f"（{percent}%）" if zh else f" ({percent}%)"
+        out = [("总分：" if zh else "Score: ") + f"{self.score:g}/{self.max_score:g}{shown}"]
+        if self.pass_mark is not None:
+            passed = percent >= self.pass_mark
+            if zh:
+                out.append(f"{'合格' if passed else '尚未合格'}（及格线 {self.pass_mark}%）")
+            else:
+                out.append(f"{'Certified' if passed else 'Not yet certified'} (pass mark {self.pass_mark}%)")
+        out.append("")
         out.append("各要点得分：" if zh else "By concept:")
         for concept, (score, most) in sorted(self.by_concept.items(), key=lambda kv: kv[1][0] / kv[1][1]):
-            out.append(f"  {concept} {kb.concepts[concept].title(self.lang)}: {score:g}/{most:g}")
+            colon = "：" if zh else ": "
+            out.append(f"  {concept} {kb.concepts[concept].title(self.lang)}{colon}{score:g}/{most:g}")
         if self.costly:
             out += ["", "失分最多的几步：" if zh else "The moves that cost most:"]
             for turn in self.costly[:3]:
                 out.append(f"  - {turn.step.prompt(self.lang)}")
                 out.append(f"    {turn.verdict.summary}")
         if self.review:
-            out += ["", "建议复习：" if zh else "Review:"]
-            for concept in self.review:
-                rules = [r.id for r in kb.rules if concept in r.model.concepts and not r.derives][:2]
-                hint = f" (dealcoach kb show {rules[0]})" if rules else ""
-                out.append(f"  - {concept} {kb.concepts[concept].title(self.lang)}{hint}")
+            out += ["", "学习计划：" if zh else "Study plan:"]
+            for concept in self.review[:STUDY_PLAN]:
+                drills = (practice or {}).get(concept, [])
+                where = next((d for d in drills if d != drill), drills[0] if drills else None)
+                out.append(f"  - {concept} {kb.concepts[concept].title(self.lang)}")
+                if where:
+                    out.append(("    练习：" if zh else "    Practise: ") + f"dealcoach drill run {where}")
         return out
+
+
+def practice(directory: Path) -> dict[str, list[str]]:
+    """Which drills in ``directory`` practise each concept, read from their steps. A file that
+    does not parse is left out here (``drill check`` reports it)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            data = yamlsource.load(str(path)).data
+        except InputError:
+            continue
+        steps = data.get("steps") if isinstance(data, dict) else None
+        for step in steps if isinstance(steps, list) else []:
+            for concept in step.get("concepts", []) if isinstance(step, dict) else []:
+                if isinstance(concept, str) and path.stem not in found[concept]:
+                    found[concept].append(path.stem)
+    return dict(found)

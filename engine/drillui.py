@@ -7,16 +7,32 @@ so stopping at any point (Ctrl-C, a closed terminal, a killed process) loses not
 
 from __future__ import annotations
 
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import click
 
+from dealcoach.engine import drillsession
 from dealcoach.engine.drillsession import Play
 from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
+from dealcoach.engine.kb import scenarios_dir
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.storage import SessionBusyError
 from dealcoach.engine.templating import wrap
+
+MIN_WIDTH = 40
+
+
+def width() -> int:
+    """The terminal's width (80 columns when output is not a terminal)."""
+    return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns - 1)
+
+
+def _wrapper(session: Play) -> Callable[..., str]:
+    """``wrap`` for this terminal, never splitting a person's name across lines."""
+    return partial(wrap, width=width(), keep=[p.name for p in session.drill.deal.stakeholders])
 
 
 def play(session: Play, lines: Iterator[str] | None) -> None:
@@ -73,37 +89,47 @@ def _progress(session: Play) -> str:
 def _play(session: Play, lines: Iterator[str] | None) -> None:
     zh = session.lang == "zh"
     scenario = session.drill.scenario
+    fill = _wrapper(session)
     click.echo(scenario.title(session.lang))
+    click.echo(fill(scenario.briefing(session.lang)))
     if session.turns:
-        click.echo(
-            f"（从第 {len(session.turns) + 1} 步继续）" if zh else f"(resuming at step {len(session.turns) + 1})"
-        )
-    else:
-        click.echo(wrap(scenario.briefing(session.lang), 80))
+        _recap(session)
     while not session.finished:
         _step(session, lines)
     click.echo("")
     click.echo("—— 复盘 ——" if zh else "--- Debrief ---")
-    for line in session.debrief().lines(session.kb):
+    bundled = drillsession.practice(scenarios_dir() / "drills")
+    for line in session.debrief().lines(session.kb, bundled, session.drill.name):
         indent = line[: len(line) - len(line.lstrip())]
-        click.echo(wrap(line.strip(), 80, indent + "    ", indent) if line else "")
+        click.echo(fill(line.strip(), indent=indent + "    ", first=indent) if line else "")
+
+
+def _recap(session: Play) -> None:
+    """Where a resumed session stands: each step so far, what it scored, and the total."""
+    zh = session.lang == "zh"
+    fill = _wrapper(session)
+    done = len(session.turns)
+    click.echo("")
+    click.echo(f"（从第 {done + 1} 步继续）" if zh else f"(resuming at step {done + 1})")
+    click.echo("到目前为止：" if zh else "So far:")
+    for number, turn in enumerate(session.turns, start=1):
+        mark = f"{turn.verdict.score:g}/{turn.verdict.max_score:g}"
+        click.echo(fill(turn.step.prompt(session.lang), indent="      ", first=f"  {number}. {mark} "))
+    score = sum(t.verdict.score for t in session.turns)
+    most = sum(t.verdict.max_score for t in session.turns)
+    click.echo(f"  合计 {score:g}/{most:g}" if zh else f"  Total {score:g}/{most:g}")
 
 
 def _step(session: Play, lines: Iterator[str] | None) -> None:
     zh = session.lang == "zh"
     step = session.step
     assert step is not None
+    fill = _wrapper(session)
     click.echo("")
-    click.echo(
-        wrap(
-            f"{'第' if zh else 'Step '}{len(session.turns) + 1}{'步' if zh else ''}: {step.prompt(session.lang)}",
-            80,
-            "  ",
-            "",
-        )
-    )
+    heading = f"第{len(session.turns) + 1}步：" if zh else f"Step {len(session.turns) + 1}: "
+    click.echo(fill(heading + step.prompt(session.lang), indent="  ", first=""))
     for number, (_, text) in enumerate(session.choices(), start=1):
-        click.echo(wrap(text, 80, "      ", f"  {number}. "))
+        click.echo(fill(text, indent="      ", first=f"  {number}. "))
     while True:
         raw = _read(session, lines)
         parsed = session.parse(raw)
@@ -120,9 +146,9 @@ def _step(session: Play, lines: Iterator[str] | None) -> None:
         click.echo(note, err=True)
     click.echo(f"  {'得分' if zh else 'Score'} {verdict.score:g}/{verdict.max_score:g}")
     for line in verdict.feedback:
-        click.echo(wrap(line, 80, "    ", "  "))
+        click.echo(fill(line, indent="    ", first="  "))
     for change in changes:
-        click.echo(wrap(("后果：" if zh else "Consequence: ") + change, 80, "    ", "  "))
+        click.echo(fill(("后果：" if zh else "Consequence: ") + change, indent="    ", first="  "))
 
 
 def _read(session: Play, lines: Iterator[str] | None) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -14,8 +16,9 @@ from click.testing import CliRunner
 
 from dealcoach.cli import main
 from dealcoach.engine import drill, storage
-from dealcoach.engine.drillsession import Play
+from dealcoach.engine.drillsession import Play, attempt_seed, practice, shuffled
 from dealcoach.engine.problems import InputError
+from dealcoach.engine.templating import display_width, wrap
 from tests.conftest import ROOT, SCENARIOS
 
 DRILLS = sorted((SCENARIOS / "drills").glob("*.yaml"))
@@ -133,11 +136,84 @@ def test_a_poor_move_names_the_better_one(tmp_path, builtin, examiner):
     assert verdict.summary == "Better: Ask 小李 to introduce you"
 
 
+@pytest.mark.parametrize("answer", ["one-page-cutover", "every-test-record"])
+def test_a_step_about_a_person_is_judged_and_explained_for_that_person(answer, builtin, examiner):
+    d = drill.load(ROOT / "scenarios" / "drills" / "styles-in-the-room.yaml", builtin)
+    verdict = examiner.judge(d.step("meet-cai"), d.deal, [answer], "zh")
+    advice = "\n".join(verdict.feedback)
+    assert "蔡文博" in advice
+
+
+def test_a_step_about_someone_outside_the_deal_is_refused(tmp_path, builtin):
+    path = write(tmp_path, MINI.replace("    kind: move\n", "    kind: move\n    about: 张三\n"))
+    with pytest.raises(InputError, match="'张三' is not a stakeholder of the deal"):
+        drill.load(path, builtin)
+
+
 def test_diagnose_scores_the_flags_the_assessment_derives(tmp_path, builtin, examiner):
     d = mini(tmp_path, builtin)
     assert judge(examiner, d, "flags", ["economic_buyer_unmet_late"]).score == 1
     assert judge(examiner, d, "flags", []).score == 0
     assert judge(examiner, d, "flags", ["economic_buyer_unmet_late", "no_coach"]).score == 0
+
+
+FLAGS = "    choices: [economic_buyer_unmet_late, no_coach]"
+
+
+def flags_drill(tmp_path, builtin, choices: str) -> drill.Drill:
+    return drill.load(write(tmp_path, MINI.replace(FLAGS, choices)), builtin)
+
+
+@pytest.mark.parametrize(
+    ("answer", "score"),
+    [
+        (["economic_buyer_unmet_late"], 1.0),
+        (["economic_buyer_unmet_late", "single_contact"], 1.0),  # defensible: costs nothing
+        (["economic_buyer_unmet_late", "no_coach"], 0.0),  # wrong: takes the right one's share back
+        (["single_contact"], 0.0),
+    ],
+)
+def test_red_flags_are_scored_by_the_rubric_right_defensible_wrong(answer, score, tmp_path, builtin, examiner):
+    d = flags_drill(
+        tmp_path,
+        builtin,
+        "    choices: [economic_buyer_unmet_late, no_coach, single_contact]\n    defensible: [single_contact]",
+    )
+    assert examiner.expected(d.step("flags"), d.deal, examiner.advisor.run(d.deal, keep_facts=True)) == {
+        "economic_buyer_unmet_late"
+    }
+    assert judge(examiner, d, "flags", answer).score == score
+
+
+def test_a_defensible_flag_is_acknowledged_in_the_feedback(tmp_path, builtin, examiner):
+    d = flags_drill(
+        tmp_path, builtin, "    choices: [economic_buyer_unmet_late, single_contact]\n    defensible: [single_contact]"
+    )
+    feedback = judge(examiner, d, "flags", ["economic_buyer_unmet_late", "single_contact"]).feedback
+    assert "Spotted: decision maker never met late in the cycle (王总)" in feedback
+    assert "Defensible, though the playbook does not count it here: a single contact carries the deal" in feedback
+
+
+def test_a_red_flag_the_deal_shows_is_offered_even_when_the_author_left_it_out(tmp_path, builtin, examiner):
+    d = flags_drill(tmp_path, builtin, "    choices: [no_coach, single_contact]")
+    offered = [c for c, _ in examiner.choices(d.step("flags"), d.deal, "en")]
+    assert offered == ["no_coach", "single_contact", "economic_buyer_unmet_late"]
+    assert judge(examiner, d, "flags", ["economic_buyer_unmet_late"]).score == 1.0
+
+
+def test_defensible_flags_must_be_among_the_choices(tmp_path, builtin):
+    with pytest.raises(InputError, match="'defensible' may list only the step's own choices"):
+        flags_drill(tmp_path, builtin, FLAGS + "\n    defensible: [single_contact]")
+
+
+def test_feedback_on_a_miss_speaks_as_a_coach_and_names_rules_only_when_asked(tmp_path, builtin):
+    d = mini(tmp_path, builtin)
+    plain = drill.Examiner(builtin).judge(d.step("reach"), d.deal, ["bypass"], "en").feedback
+    explained = drill.Examiner(builtin, explain=True).judge(d.step("reach"), d.deal, ["bypass"], "en").feedback
+    assert "Better: Ask 小李 to introduce you" in plain
+    assert any(line.startswith("The playbook says: ") for line in plain)
+    assert not any("coverage." in line or "condition" in line for line in plain)
+    assert "Rule: coverage.coach-arranges-economic-buyer" in explained
 
 
 def test_a_move_changes_the_deal_and_later_answers(tmp_path, builtin, examiner):
@@ -163,6 +239,16 @@ def test_an_earlier_choice_changes_which_later_move_is_right(builtin):
         play.answer(["influential_opponent"])
     assert good_path.answer(["answer-doubts"])[0].score == 1
     assert bad_path.answer(["defuse"])[0].score == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_question_about_a_person_explains_the_cues_that_give_the_answer(lang, builtin, examiner):
+    for d in _bundled(builtin):
+        for step in (s for s in d.scenario.steps if s.kind == "identify" and s.ask != "role"):
+            assert step.cues is not None, f"{d.name}: {step.id} has no cues"
+            right = examiner.expected(step, d.deal, examiner.advisor.run(d.deal, keep_facts=True))
+            labels = dict(examiner.choices(step, d.deal, lang))
+            assert any(labels[r] in step.cues(lang) for r in right), f"{d.name}: {step.id} cues miss {right}"
 
 
 def test_drill_check_passes_the_bundled_drills():
@@ -192,6 +278,13 @@ def test_drill_check_passes_the_bundled_drills():
         (
             ("    role: economic_buyer", "    role: purchaser"),
             "on the main path nobody or nothing answers this step (role)",
+        ),
+        (
+            (
+                "text: {zh: 绕过周工, en: Go over 周工's head}",
+                "text: {zh: 绕过周工, en: Go over 周工's head and straight to the top}",
+            ),
+            "the options differ too much in length (en: 'bypass' is",
         ),
         (
             ("    role: economic_buyer\n", "    role: economic_buyer\n    next: reach\n"),
@@ -273,7 +366,7 @@ def test_each_drill_scores_full_marks_for_the_right_answers(path, builtin):
 
 
 @pytest.mark.parametrize("path", DRILLS, ids=[p.stem for p in DRILLS])
-def test_each_drill_scores_low_for_poor_answers_and_names_what_to_review(path, builtin):
+def test_each_drill_scores_low_for_poor_answers_and_plans_at_most_three_concepts_to_practise(path, builtin):
     play = Play.begin(builtin, drill.load(path, builtin), "en")
     while not play.finished:
         outcome = play.examiner.advisor.run(play.deal, keep_facts=True)
@@ -282,14 +375,93 @@ def test_each_drill_scores_low_for_poor_answers_and_names_what_to_review(path, b
         play.answer(wrong[:1] if play.step.kind != "diagnose" else wrong)
     debrief = play.debrief()
     assert debrief.score <= debrief.max_score / 3
-    lines = debrief.lines(builtin)
-    missed = [c for c in debrief.review]
-    assert missed
-    assert all(any(line.strip().startswith(f"- {c} ") for line in lines) for c in missed)
+    lines = debrief.lines(builtin, practice(SCENARIOS / "drills"), path.stem)
+    plan = lines[lines.index("Study plan:") + 1 :]
+    concepts = [line.split()[1] for line in plan if line.startswith("  - ")]
+    assert 1 <= len(concepts) <= 3
+    assert concepts == debrief.review[:3]
+    assert len([line for line in plan if line.startswith("    Practise: dealcoach drill run ")]) == len(concepts)
+
+
+def chance(play: Play) -> tuple[float, float]:
+    """The score a trainee picking one choice at random expects at the current step, and its variance."""
+    choices = [c for c, _ in play.choices()]
+    if play.step.kind == "diagnose":
+        scores = [play.examiner.judge(play.step, play.deal, [c], "en").score for c in choices]
+    else:
+        right = play.examiner.expected(play.step, play.deal, play.examiner.advisor.run(play.deal, keep_facts=True))
+        scores = [1.0 if c in right else 0.0 for c in choices]
+    mean = sum(scores) / len(scores)
+    return mean, sum((x - mean) ** 2 for x in scores) / len(scores)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_answering_the_same_number_everywhere_scores_no_better_than_chance(number, builtin, examiner):
+    scored = expected = variance = 0.0
+    for path in DRILLS:
+        loaded = drill.load(path, builtin)
+        play = Play.begin(builtin, loaded, "en", examiner, seed=attempt_seed("trainee", loaded.name, 0))
+        while not play.finished:
+            mean, spread = chance(play)
+            expected, variance = expected + mean, variance + spread
+            choices = play.choices()
+            verdict, _ = play.answer([choices[min(number, len(choices)) - 1][0]])
+            scored += verdict.score
+    assert scored <= expected + 2 * variance**0.5, (scored, expected)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_picking_the_longest_option_finds_the_good_move_no_more_often_than_chance(lang, builtin):
+    steps = [s for d in _bundled(builtin) for s in d.scenario.steps if s.kind in ("move", "negotiate")]
+    longest = [max(s.options, key=lambda o: drill.display_width(o.text(lang))) for s in steps]
+    chance = sum(sum(o.good for o in s.options) / len(s.options) for s in steps)
+    assert sum(o.good for o in longest) <= chance + 2 * (chance * (1 - chance / len(steps))) ** 0.5
+
+
+def test_each_attempt_shows_the_choices_in_a_new_order_and_a_resume_keeps_it(tmp_path):
+    db = str(tmp_path / "d.db")
+    run = ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "eve", "--lang", "en"]
+    first = CliRunner().invoke(main, run, input="王敏\n")
+    second = CliRunner().invoke(main, run, input="王敏\n")
+    resumed = CliRunner().invoke(main, [*run[:2], "--resume", *run[3:]], input="")
+    order = [menu(result.output) for result in (first, second, resumed)]
+    assert order[0] != order[1]
+    assert [s.spec["seed"] for s in storage.Store(Path(db)).sessions("eve")] == [
+        attempt_seed("eve", "bank-oa-decision-maker", 0),
+        attempt_seed("eve", "bank-oa-decision-maker", 1),
+    ]
+    assert "(resuming at step 2)" in resumed.output
+    second_step = CliRunner().invoke(main, [*run[:2], "--resume", *run[3:]], input="")
+    assert menu(second_step.output) == menu(resumed.output)
+
+
+@pytest.mark.parametrize("typed", ["1,2", "1，2", "1、2", "1 2"])
+def test_several_flags_may_be_separated_the_way_chinese_and_english_typists_do(typed, builtin):
+    play = Play.begin(builtin, drill.load(ROOT / "scenarios" / "drills" / "bank-oa-decision-maker.yaml", builtin), "zh")
+    play.step = play.drill.step("red-flags")
+    assert play.parse(typed) == [c for c, _ in play.choices()[:2]]
+
+
+def test_a_seed_fixes_the_order_of_the_choices(tmp_path):
+    run = ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en", "--seed", "7"]
+    outputs = {CliRunner().invoke(main, [*run, "--trainee", who], input="").output for who in ("a", "b")}
+    assert len(outputs) == 1
+
+
+def test_the_good_option_sits_in_every_position_equally_often(builtin, examiner):
+    """Over many attempts, the good option of a move step is number 1, 2 or 3 about equally often."""
+    d = drill.load(ROOT / "scenarios" / "drills" / "price-concession.yaml", builtin)
+    step = d.step("the-concession")
+    choices = examiner.choices(step, d.deal, "en")
+    positions = [[c for c, _ in shuffled(choices, seed, step.id)].index("trade-it") for seed in range(300)]
+    assert all(80 <= positions.count(i) <= 120 for i in range(3))
+
+
+PERFECT_BANK = "王敏\nopponent\nanalytical\nthrough-coach\ninfluential_opponent,stronger_incumbent\nanswer-doubts\n"
 
 
 def test_scripted_answers_on_stdin_play_a_whole_drill(tmp_path):
-    answers = "2\nopponent\n4\n1\n2\n1\n"
+    answers = "王敏\nopponent\nanalytical\nthrough-coach\ninfluential_opponent,stronger_incumbent\nanswer-doubts\n"
     result = CliRunner().invoke(
         main,
         ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en", "--trainee", "amy"],
@@ -299,11 +471,33 @@ def test_scripted_answers_on_stdin_play_a_whole_drill(tmp_path):
     assert "Score: 6/6 (100%)" in result.output
 
 
+@pytest.mark.parametrize(
+    ("answers", "verdict"),
+    [
+        (PERFECT_BANK, "Certified (pass mark 80%)"),
+        (PERFECT_BANK.replace("through-coach", "over-the-head"), "Not yet certified (pass mark 80%)"),
+    ],
+)
+def test_the_debrief_certifies_a_trainee_who_reaches_the_drills_pass_mark(answers, verdict, tmp_path):
+    result = CliRunner().invoke(
+        main, ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en"], input=answers
+    )
+    assert verdict in result.output.splitlines()
+
+
+def test_a_drill_sets_its_own_pass_mark(tmp_path, builtin):
+    d = drill.load(write(tmp_path, MINI.replace("briefing:", "pass_mark: 50\nbriefing:")), builtin)
+    play = Play.begin(builtin, d, "zh")
+    while not play.finished:
+        play.answer([play.choices()[0][0]] if play.step.kind != "diagnose" else [])
+    assert any(line.endswith("（及格线 50%）") for line in play.debrief().lines(builtin))
+
+
 def test_a_bad_answer_is_asked_again(tmp_path):
     result = CliRunner().invoke(
         main,
         ["drill", "run", "bank-oa-decision-maker", "--db", str(tmp_path / "d.db"), "--lang", "en"],
-        input="9\nfoo\n2\n",
+        input="9\nfoo\n王敏\n",
     )
     assert "enter one number from 1-7" in result.output
     assert result.output.count("enter one number from 1-7") == 2
@@ -317,11 +511,13 @@ def test_resume_continues_exactly_where_the_trainee_stopped(tmp_path):
     first = CliRunner().invoke(
         main,
         ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "bo", "--lang", "en"],
-        input="2\nopponent\n4\n2\n",
+        input="王敏\nopponent\nanalytical\nover-the-head\n",
     )
     assert first.exit_code == 2
     second = CliRunner().invoke(
-        main, ["drill", "run", "--resume", "--db", db, "--trainee", "bo", "--lang", "en"], input="1,2\n2\n"
+        main,
+        ["drill", "run", "--resume", "--db", db, "--trainee", "bo", "--lang", "en"],
+        input="economic_buyer_unmet_late,influential_opponent,stronger_incumbent\ndefuse\n",
     )
     assert second.exit_code == 0, second.output
     assert "(resuming at step 5)" in second.output
@@ -332,10 +528,53 @@ def test_resume_continues_exactly_where_the_trainee_stopped(tmp_path):
         ["opponent"],
         ["analytical"],
         ["over-the-head"],
-        ["economic_buyer_unmet_late", "influential_opponent"],
+        ["economic_buyer_unmet_late", "influential_opponent", "stronger_incumbent"],
         ["defuse"],
     ]
     assert session.finished_at is not None
+
+
+def test_a_resumed_session_opens_with_the_briefing_and_a_recap_of_the_steps_so_far(tmp_path):
+    db = str(tmp_path / "d.db")
+    run = ["drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "cy", "--lang", "en"]
+    CliRunner().invoke(main, run, input="王敏\nfriend\n")
+    resumed = CliRunner().invoke(main, [*run[:2], "--resume", *run[3:]], input="").output
+    lines = resumed.splitlines()
+    assert "(resuming at step 3)" in lines
+    recap = lines[lines.index("So far:") + 1 :]
+    assert recap[0].startswith("  1. 1/1 Inside the customer, who is our coach")
+    assert any(line.startswith("  2. 0/1 ") for line in recap)
+    assert "  Total 1/2" in recap
+    assert "Bank OA network" in lines[0] and len(lines[1]) > 20  # the briefing again
+
+
+@pytest.mark.slow
+def test_the_terminal_width_sets_the_wrapping_and_names_stay_whole(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    args = ["-m", "dealcoach", "drill", "run", "price-concession", "--db", str(tmp_path / "d.db"), "--lang", "zh"]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # the terminal decides
+    child = pexpect.spawn(
+        sys.executable, args, cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(40, 44), env=env
+    )
+    child.expect("> ")
+    screen = child.before.replace("\r", "")
+    child.terminate(force=True)
+    assert max(display_width(line) for line in screen.splitlines()) <= 44
+    assert max(display_width(line) for line in screen.splitlines()) >= 40
+    names = ["潘静", "魏海燕", "杜明", "许文斌"]
+    for line in screen.splitlines():
+        assert not any(line.rstrip().endswith(n[:1]) and not line.rstrip().endswith(n) for n in names if len(n) > 2)
+    assert not any(line.lstrip().startswith(("，", "。", "、")) for line in screen.splitlines())
+
+
+def test_wrapping_keeps_names_whole_and_never_hangs_punctuation_past_the_margin():
+    text = "请王敏引荐，先从王敏那里问清周建国最看重什么，再约二十分钟当面谈"
+    for width in range(12, 30):
+        lines = wrap(text, width, "  ", "", keep=["周建国", "王敏"]).splitlines()
+        assert all(display_width(line) <= width for line in lines)
+        assert "".join(line.strip() for line in lines) == text
+        assert not any(line.strip().startswith(("，", "。")) for line in lines)
+        assert not any(line.endswith(("周", "周建", "王")) for line in lines)
 
 
 def test_resume_without_an_unfinished_drill_says_so(tmp_path):
@@ -356,6 +595,19 @@ def test_drill_from_a_live_deal(tmp_path):
     assert "Debrief" in resumed.output
 
 
+@pytest.mark.parametrize(
+    "deal", sorted(set(SCENARIOS.glob("*.yaml")) - set(SCENARIOS.glob("*.expect.yaml"))), ids=lambda p: p.stem
+)
+def test_a_drill_can_be_made_from_every_bundled_deal_and_played_to_the_end(deal, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["drill", "run", "--from-deal", str(deal), "--db", str(tmp_path / "d.db"), "--lang", "en"],
+        input="1\n" * 30,
+    )
+    assert result.exit_code == 0, result.output
+    assert "--- Debrief ---" in result.output
+
+
 def test_drill_list_shows_title_steps_minutes_and_concepts():
     result = CliRunner().invoke(main, ["drill", "list", "--lang", "en"])
     assert "bank-oa-decision-maker  Bank OA network: reaching the person who decides" in result.output
@@ -372,8 +624,12 @@ def play_bank(db: Path, trainee: str, answers: str) -> None:
 
 def test_report_shows_progress_weakest_concepts_first(tmp_path):
     db = tmp_path / "d.db"
-    play_bank(db, "amy", "1\nopponent\n3\n1\n2\n1\n")
-    play_bank(db, "amy", "2\nopponent\n4\n1\n2\n1\n")
+    play_bank(
+        db, "amy", "周建国\nopponent\npromoter\nthrough-coach\ninfluential_opponent,stronger_incumbent\nanswer-doubts\n"
+    )
+    play_bank(
+        db, "amy", "王敏\nopponent\nanalytical\nthrough-coach\ninfluential_opponent,stronger_incumbent\nanswer-doubts\n"
+    )
     text = CliRunner().invoke(main, ["drill", "report", "--db", str(db), "--trainee", "amy", "--lang", "en"]).output
     lines = text.splitlines()
     assert lines[0] == "amy: 2 attempt(s)"
@@ -452,6 +708,21 @@ def test_two_drills_writing_to_one_database_keep_all_their_answers(tmp_path):
         assert len(session.answers) == 6 and session.finished_at
 
 
+def menu(screen: str) -> dict[str, str]:
+    """The numbered choices of the last step printed on a terminal screen: text -> number."""
+    step = screen.rsplit("Step ", 1)[-1]
+    return {m.group(2).strip(): m.group(1) for m in re.finditer(r"^ {2}(\d+)\. (.+?)\r?$", step, re.M)}
+
+
+def pick(child, label: str) -> str:
+    """Wait for the prompt, then type the number the terminal shows beside the choice that
+    starts with ``label``."""
+    child.expect("> ")
+    [number] = [n for text, n in menu(child.before).items() if text.startswith(label)]
+    child.sendline(number)
+    return number
+
+
 @pytest.mark.slow
 def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
     pexpect = pytest.importorskip("pexpect")
@@ -459,23 +730,29 @@ def test_interactive_terminal_reprompts_and_resumes_after_a_kill(tmp_path):
     args = ["-m", "dealcoach", "drill", "run", "bank-oa-decision-maker", "--db", db, "--trainee", "tty", "--lang", "en"]
     child = pexpect.spawn(sys.executable, args, cwd=str(ROOT), encoding="utf-8", timeout=60)
     child.expect("> ")
+    first = menu(child.before)
     child.sendline("x")
     child.expect("enter one number from 1-7")
-    child.sendline("2")
+    child.sendline(first["王敏"])
     child.expect("Right: 王敏")
-    child.expect("> ")
-    child.sendline("opponent")
+    pick(child, "opponent")
     child.expect("Right: opponent")
     child.expect("> ")
+    before_kill = menu(child.before)
     child.kill(9)  # a killed process: the two answers are already committed
     child.wait()
     child = pexpect.spawn(
         sys.executable, [*args[:4], "--resume", *args[5:]], cwd=str(ROOT), encoding="utf-8", timeout=60
     )
     child.expect(r"\(resuming at step 3\)")
-    for answer in ("4", "1", "2", "1"):
-        child.expect("> ")
-        child.sendline(answer)
+    child.expect("> ")
+    assert menu(child.before) == before_kill  # the same order as before the kill
+    child.sendline(before_kill["analytical"])
+    pick(child, "Ask 王敏 to introduce you")
+    child.expect("> ")
+    flags = menu(child.before)
+    child.sendline(f"{flags['influential opponent']}、{flags['a stronger incumbent holds the account']}")
+    pick(child, "Meet 刘海涛 to go through the doubts")
     child.expect(r"Score: 6/6 \(100%\)")
     child.expect(pexpect.EOF)
     [session] = storage.Store(Path(db)).sessions("tty")
