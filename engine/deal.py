@@ -37,10 +37,12 @@ def _term(enum: str) -> BeforeValidator:
         vocabulary: Vocabulary = info.context["vocabulary"]
         term = vocabulary.normalise(enum, value)
         if term is None:
+            guess = vocabulary.closest(enum, value)
+            hint = f"did you mean {guess!r}? " if guess else ""
             raise PydanticCustomError(
                 "term",
-                "{value} is not allowed; use one of: {allowed}",
-                {"value": quote(value), "allowed": vocabulary.allowed(enum)},
+                "{value} is not allowed; {hint}use one of: {allowed}",
+                {"value": quote(value), "hint": hint, "allowed": vocabulary.allowed(enum)},
             )
         return term
 

@@ -15,6 +15,7 @@ written is simply not used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -27,6 +28,7 @@ from dealcoach.engine.yamlsource import Document
 
 CACHE_ENV = "DEALCOACH_CACHE"
 FORMAT = b"dealcoach-kb-cache-1"
+MAX_ENTRIES = 2000  # cached files kept: a few knowledge bases' worth (each has about 40 files)
 
 
 def _default_dir() -> Path | None:
@@ -43,18 +45,21 @@ def _default_dir() -> Path | None:
 
 
 def _code_stamp() -> bytes:
-    """Names, sizes and modification times of dealcoach's own modules: a new release or a local
-    edit of the code that checks the files makes every cached result stale."""
+    """A digest of the contents of dealcoach's own modules: a new release or a local edit of the code
+    that checks the files makes every cached result stale (contents, not times: a checkout or a copy
+    that keeps old times must not reuse results of other code)."""
     here = Path(__file__).resolve().parent
-    return repr(
-        sorted((str(p.relative_to(here)), p.stat().st_size, p.stat().st_mtime_ns) for p in here.rglob("*.py"))
-    ).encode()
+    digest = hashlib.sha256()
+    for path in sorted(here.rglob("*.py")):
+        digest.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.digest()
 
 
 class Cache:
     def __init__(self, directory: Path | None = None, *, enabled: bool = True):
         self.directory = (directory or _default_dir()) if enabled else None
         self.salt = FORMAT + _code_stamp() + sys.version.encode()
+        self._pruned = False
 
     def _path(self, digest: str, suffix: str) -> Path | None:
         return self.directory / f"{digest}{suffix}" if self.directory else None
@@ -66,6 +71,7 @@ class Cache:
         if path is not None and path.is_file():
             try:
                 data, positions = marshal.loads(path.read_bytes())
+                os.utime(path)  # recently used: kept when the cache is pruned
                 return Document(source, data, positions)
             except (EOFError, ValueError, TypeError, OSError):
                 pass  # a damaged entry: parse again and overwrite it
@@ -102,4 +108,19 @@ class Cache:
             temporary.write_bytes(content())
             temporary.replace(path)  # atomic: a concurrent reader sees the old file or the new one
         except (OSError, ValueError):
-            pass
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keep the :data:`MAX_ENTRIES` most recently used entries; once per run, when something new
+        was written (a knowledge base changed), so the cache cannot grow without bound."""
+        if self._pruned or self.directory is None:
+            return
+        self._pruned = True
+        try:
+            entries = [(p.stat().st_mtime_ns, p) for p in self.directory.iterdir() if p.suffix in (".marshal", ".ok")]
+        except OSError:
+            return
+        for _, stale in sorted(entries, reverse=True)[MAX_ENTRIES:]:
+            with contextlib.suppress(OSError):
+                stale.unlink()

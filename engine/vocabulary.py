@@ -7,6 +7,7 @@ because the same table serves three readers: the deal parser (aliases -> ids), t
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -85,6 +86,15 @@ class Vocabulary:
             self._lookup[enum] = table
         text = str(raw).lower() if isinstance(raw, bool) else raw
         return self._lookup[enum].get(_key(text))
+
+    def closest(self, enum: str, raw: object) -> str | None:
+        """The id whose spelling is closest to a value that names none (``evaluaton`` -> evaluation)."""
+        if not isinstance(raw, str) or enum not in self.enums:
+            return None
+        self.normalise(enum, "")  # builds the spelling table
+        table = self._lookup[enum]
+        match = difflib.get_close_matches(_key(raw), list(table), n=1, cutoff=0.75)
+        return table[match[0]] if match else None
 
     def allowed(self, enum: str) -> str:
         """``accept (接受), doubt (怀疑), ...`` for error messages."""

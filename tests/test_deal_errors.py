@@ -126,3 +126,18 @@ def test_a_valid_file_is_still_advised_when_another_is_invalid(tmp_path):
     assert result.exit_code == 2
     assert '"deal": "测试项目"' in result.stdout
     assert "required key 'account' is missing" in result.stderr
+
+
+def test_a_misspelt_value_gets_the_closest_one_suggested(tmp_path):
+    path = tmp_path / "deal.yaml"
+    path.write_text("name: x\naccount: {name: a}\nstage: evaluaton\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["deal", "check", str(path)])
+    assert result.exit_code == 2
+    assert "stage: 'evaluaton' is not allowed; did you mean 'evaluation'? use one of:" in result.stderr
+
+
+def test_a_value_far_from_every_spelling_gets_no_guess(tmp_path):
+    path = tmp_path / "deal.yaml"
+    path.write_text("name: x\naccount: {name: a}\nstage: banana\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["deal", "check", str(path)])
+    assert "did you mean" not in result.stderr
