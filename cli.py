@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -29,23 +28,24 @@ if TYPE_CHECKING:
     from dealcoach.engine.options import Lang
 
 
-def _lazy(name: str) -> ModuleType:
-    """A module imported on first use (the standard library's LazyLoader recipe).
+class _Lazy:
+    """A module imported on first use of one of its names.
 
     ``dealcoach --version`` and every ``--help`` answer without the engine (experta, pydantic,
     Jinja, the playbook), and a command loads only what it uses: start-up time is what a rep
-    notices first.
+    notices first. The import itself is an ordinary one (nothing stands in for the module in
+    ``sys.modules``), so a Ctrl-C in the middle of it leaves no half-built module behind.
     """
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.loader is not None
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+def _lazy(name: str) -> Any:
+    return _Lazy(name)
 
 
 advice_mod = _lazy("dealcoach.engine.advice")

@@ -126,7 +126,10 @@ def test_an_unknown_enum_value_is_refused_with_the_allowed_values(typed, tmp_pat
     lines = list(typed)
     lines[lines.index("stronger") : lines.index("stronger")] = ["strongest"]
     result = run([str(tmp_path / "deal.yaml"), "--lang", "en"], lines)
-    assert "'strongest' is not allowed; use one of: stronger (更强), equal (相当)" in result.output
+    assert (
+        "'strongest' is not allowed; did you mean 'stronger'? use one of: stronger (更强), equal (相当)"
+        in result.output
+    )
     assert result.exit_code == 0
 
 
