@@ -17,6 +17,7 @@ import random
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
+from dealcoach.engine.deal import Info
 from dealcoach.engine.vocabulary import Vocabulary
 
 T = TypeVar("T")
@@ -37,17 +38,7 @@ NAMES = (
 COMPETITORS = ("华拓通信", "国信云图", "Northwind")
 NEEDS = ("全省网点统一办公", "少录一遍数据", "年底前上线", "降低停机时间")
 TRISTATE = (None, True, False)
-INFO_FIELDS = (
-    "steps",
-    "buying_process",
-    "organization",
-    "decision_structure",
-    "finances",
-    "rationale",
-    "resources",
-    "competitors",
-    "success_factors",
-)
+INFO_FIELDS = tuple(Info.model_fields)  # the nine information points, as the deal model has them
 
 
 class Chooser(Protocol):

@@ -8,8 +8,8 @@ from datetime import date
 from typing import Any
 
 from dealcoach.engine import deal as deal_mod
-from dealcoach.engine.crm.cells import parse_date
-from dealcoach.engine.crm.mapping import CONTACT_TARGETS, OPPORTUNITY_TARGETS, convert
+from dealcoach.engine.crm.cells import parse_amount, parse_date
+from dealcoach.engine.crm.mapping import CONTACT_TARGETS, OPPORTUNITY_TARGETS, Mapping, convert
 from dealcoach.engine.crm.tables import Row
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.vocabulary import Vocabulary
@@ -101,3 +101,27 @@ def checked(label: str, row: Row, data: dict[str, Any], vocabulary: Vocabulary) 
     except InputError as err:
         return [Problem(row.file, row.line, 0, p.path, p.message) for p in err.problems]
     return []
+
+
+def stage_and_value(row: Row, stage_column: str, mapping: Mapping, data: dict[str, Any]) -> list[Problem]:
+    """The deal's stage (through the mapping) and its value into ``data``; a stage the mapping does
+    not know or an amount that is not one is a problem at its cell."""
+    problems = []
+    stage = mapping.stage(row.get(stage_column))
+    if stage is None:
+        problems.append(
+            row.problem(
+                stage_column,
+                f"stage {row.get(stage_column)!r} is not mapped; add it under `stages:` in a mapping file "
+                f"(known: {', '.join(mapping.stages)})",
+            )
+        )
+    else:
+        data["stage"] = stage
+    if row.get("Amount"):
+        amount = parse_amount(row.get("Amount"))
+        if amount is None or amount < 0:
+            problems.append(row.problem("Amount", f"{row.get('Amount')!r} is not an amount"))
+        else:
+            data["value"] = amount
+    return problems

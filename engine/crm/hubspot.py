@@ -8,8 +8,7 @@ from datetime import date
 from typing import Any
 
 from dealcoach.engine.crm import tables
-from dealcoach.engine.crm.cells import parse_amount
-from dealcoach.engine.crm.common import Imported, checked, opportunity_fields
+from dealcoach.engine.crm.common import Imported, checked, opportunity_fields, stage_and_value
 from dealcoach.engine.crm.mapping import CLOSED, Mapping
 from dealcoach.engine.problems import Problem
 from dealcoach.engine.vocabulary import Vocabulary
@@ -37,7 +36,7 @@ def load(path: str, mapping: Mapping, vocabulary: Vocabulary, as_of: date) -> Im
             result.closed += 1
             continue
         problems: list[Problem] = []
-        data = _deal(row, stage, mapping, vocabulary, as_of, problems)
+        data = _deal(row, mapping, vocabulary, as_of, problems)
         label = f"{path}#{row.get('Id') or number}"
         problems = problems or checked(label, row, data, vocabulary)
         if problems:
@@ -48,27 +47,12 @@ def load(path: str, mapping: Mapping, vocabulary: Vocabulary, as_of: date) -> Im
 
 
 def _deal(
-    row: tables.Row, stage: str | None, mapping: Mapping, vocabulary: Vocabulary, as_of: date, problems: list[Problem]
+    row: tables.Row, mapping: Mapping, vocabulary: Vocabulary, as_of: date, problems: list[Problem]
 ) -> dict[str, Any]:
     if not row.get("Name"):
         problems.append(row.problem("Name", "the deal has no name"))
-    if stage is None:
-        problems.append(
-            row.problem(
-                "Stage",
-                f"stage {row.get('Stage')!r} is not mapped; add it under `stages:` in a mapping file "
-                f"(known: {', '.join(mapping.stages)})",
-            )
-        )
     data: dict[str, Any] = {"name": row.get("Name"), "account": {"name": row.get("Company") or row.get("Name")}}
-    if stage:
-        data["stage"] = stage
-    if row.get("Amount"):
-        amount = parse_amount(row.get("Amount"))
-        if amount is None or amount < 0:
-            problems.append(row.problem("Amount", f"{row.get('Amount')!r} is not an amount"))
-        else:
-            data["value"] = amount
+    problems += stage_and_value(row, "Stage", mapping, data)
     for key, column in (("owner", "Owner"), ("currency", "Currency")):
         if row.get(column):
             data[key] = row.get(column)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from dealcoach.engine.crm import tables
-from dealcoach.engine.crm.cells import parse_amount, parse_bool, parse_date
+from dealcoach.engine.crm.cells import parse_bool, parse_date
 from dealcoach.engine.crm.common import (
     Imported,
     checked,
@@ -21,6 +21,7 @@ from dealcoach.engine.crm.common import (
     days_since,
     opportunity_fields,
     person_name,
+    stage_and_value,
     unique_names,
 )
 from dealcoach.engine.crm.mapping import CLOSED, NO_ROLE, Mapping
@@ -137,24 +138,8 @@ class _Context:
             problems.append(row.problem("Id", "the opportunity has no Id"))
         if not row.get("Name"):
             problems.append(row.problem("Name", "the opportunity has no name"))
-        stage = self.mapping.stage(row.get("StageName"))
-        if stage is None:
-            problems.append(
-                row.problem(
-                    "StageName",
-                    f"stage {row.get('StageName')!r} is not mapped; add it under `stages:` in a mapping file "
-                    f"(known: {', '.join(self.mapping.stages)})",
-                )
-            )
         data: dict[str, Any] = {"name": row.get("Name"), "account": self.account(row)}
-        if stage:
-            data["stage"] = stage
-        if row.get("Amount"):
-            amount = parse_amount(row.get("Amount"))
-            if amount is None or amount < 0:
-                problems.append(row.problem("Amount", f"{row.get('Amount')!r} is not an amount"))
-            else:
-                data["value"] = amount
+        problems += stage_and_value(row, "StageName", self.mapping, data)
         if row.get("CurrencyIsoCode"):
             data["currency"] = row.get("CurrencyIsoCode")
         if row.get("OwnerId"):
