@@ -1013,9 +1013,9 @@ def run() -> None:
     every file closed when a command returns, so once the output is flushed nothing is lost by
     leaving at once.
     """
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    terminal.tolerate_unencodable_output()
-    try:
+    try:  # from the moment Python's handler is back, a Ctrl-C is a KeyboardInterrupt caught below
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        terminal.tolerate_unencodable_output()
         code = _exit_status(main.main(standalone_mode=False))
     except click.ClickException as err:
         err.show()
