@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dealcoach import __version__
-from dealcoach.engine import terminal, userdirs
+from dealcoach.engine import userdirs
 from dealcoach.engine.exitcodes import BUG, INTERRUPTED, INTERRUPTED_MESSAGE, INVALID_INPUT, PROBLEMS_FOUND
 from dealcoach.engine.options import DEFAULT_BUDGET, FORMATS, LANGS, MACHINE_FORMATS
+from dealcoach.engine.render import terminal
 
 if TYPE_CHECKING:
     from dealcoach.engine.options import Lang
@@ -48,24 +49,24 @@ def _lazy(name: str) -> Any:
     return _Lazy(name)
 
 
-advice_mod = _lazy("dealcoach.engine.advice")
-assessment = _lazy("dealcoach.engine.assessment")
+advice_mod = _lazy("dealcoach.engine.advising.advice")
+assessment = _lazy("dealcoach.engine.advising.assessment")
 batch_pool = _lazy("dealcoach.engine.batch.pool")
 batch_stream = _lazy("dealcoach.engine.batch.stream")
-deal_mod = _lazy("dealcoach.engine.deal")
-drill_mod = _lazy("dealcoach.engine.drill")
-drillgen = _lazy("dealcoach.engine.drillgen")
-drillreport = _lazy("dealcoach.engine.drillreport")
-drillsession = _lazy("dealcoach.engine.drillsession")
-drillui = _lazy("dealcoach.engine.drillui")
-examples = _lazy("dealcoach.engine.examples")
-kb_mod = _lazy("dealcoach.engine.kb")
+deal_mod = _lazy("dealcoach.engine.deals.deal")
+drill_mod = _lazy("dealcoach.engine.drills.drill")
+drillgen = _lazy("dealcoach.engine.drills.drillgen")
+drillreport = _lazy("dealcoach.engine.drills.drillreport")
+drillsession = _lazy("dealcoach.engine.drills.drillsession")
+drillui = _lazy("dealcoach.engine.drills.drillui")
+examples = _lazy("dealcoach.engine.playbook.examples")
+kb_mod = _lazy("dealcoach.engine.playbook.kb")
 problems_mod = _lazy("dealcoach.engine.problems")
-report = _lazy("dealcoach.engine.report")
-runner = _lazy("dealcoach.engine.runner")
-storage = _lazy("dealcoach.engine.storage")
-trainer = _lazy("dealcoach.engine.trainer")
-whynot = _lazy("dealcoach.engine.whynot")
+report = _lazy("dealcoach.engine.render.report")
+runner = _lazy("dealcoach.engine.matching.runner")
+storage = _lazy("dealcoach.engine.drills.storage")
+trainer = _lazy("dealcoach.engine.playbook.trainer")
+whynot = _lazy("dealcoach.engine.advising.whynot")
 
 
 def default_lang() -> Lang:
@@ -935,7 +936,7 @@ def schema() -> None:
 @kb_option
 def schema_deal(kb_dirs: tuple[str, ...]) -> None:
     """Print the JSON Schema (draft 2020-12) of a deal file, with every spelling the vocabulary accepts."""
-    from dealcoach.engine import schema as schema_mod
+    from dealcoach.engine.deals import schema as schema_mod
 
     click.echo(schema_mod.to_json(schema_mod.deal_schema(load_kb(kb_dirs).vocabulary)), nl=False)
 
@@ -944,7 +945,7 @@ def schema_deal(kb_dirs: tuple[str, ...]) -> None:
 @kb_option
 def schema_advice(kb_dirs: tuple[str, ...]) -> None:
     """Print the JSON Schema (draft 2020-12) of `advise --format json` output (dealcoach.advice/1)."""
-    from dealcoach.engine import schema as schema_mod
+    from dealcoach.engine.deals import schema as schema_mod
 
     knowledge = load_kb(kb_dirs)
     click.echo(schema_mod.to_json(schema_mod.advice_schema(knowledge.vocabulary, list(knowledge.concepts))), nl=False)
@@ -954,7 +955,7 @@ def schema_advice(kb_dirs: tuple[str, ...]) -> None:
 @kb_option
 def schema_docs(kb_dirs: tuple[str, ...]) -> None:
     """Print the deal-format reference in Markdown (docs/deal-format.md is this, for the built-in playbook)."""
-    from dealcoach.engine import dealdoc
+    from dealcoach.engine.deals import dealdoc
 
     click.echo(dealdoc.reference(load_kb(kb_dirs)), nl=False)
 
@@ -996,7 +997,7 @@ def deal_new(file: Path | None, lang: Lang | None, restart: bool, kb_dirs: tuple
     Numbered choices for every enum, Enter for the default. Answers are saved as you go (FILE.draft),
     so stopping loses nothing: run the same command again to continue.
     """
-    from dealcoach.engine import intake
+    from dealcoach.engine.deals import intake
 
     lang = lang or default_lang()
     lines = answer_lines(None)

@@ -22,9 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from dealcoach.engine import advice, assessment, kb, report  # noqa: E402
-from dealcoach.engine.deal import validate  # noqa: E402
-from dealcoach.engine.runner import Advisor  # noqa: E402
+from dealcoach.engine.advising import advice, assessment  # noqa: E402
+from dealcoach.engine.deals.deal import validate  # noqa: E402
+from dealcoach.engine.matching.runner import Advisor  # noqa: E402
+from dealcoach.engine.playbook import kb  # noqa: E402
+from dealcoach.engine.render import report  # noqa: E402
 from dealcoach.engine.yamlsource import Document  # noqa: E402
 
 ROLES = ["economic_buyer", "technical_gatekeeper", "user", "coach", "purchaser", "recommender", "influencer"]

@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_all.py [--runs N] [--sizes 5,20,50,100,200]
 
 "before" is the engine on experta's stock matcher and agenda (``Advisor(kb, stock=True)``, the
-reference of ``tests/test_matcher.py``); "after" is the project's matcher (``engine/rete.py``,
-``engine/agenda.py``). The two are run interleaved, one sample of each in turn, so that the load
+reference of ``tests/test_matcher.py``); "after" is the project's matcher (``engine/matching/rete.py``,
+``engine/matching/agenda.py``). The two are run interleaved, one sample of each in turn, so that the load
 other processes put on the machine falls on both alike; every figure is a median. Deals are
 generated from a fixed seed (``bench_advise.synthetic_deal``), so every run measures the same work.
 
@@ -26,9 +26,11 @@ from pathlib import Path
 
 import yaml
 
-from dealcoach.engine import advice, assessment, kb, report
-from dealcoach.engine.deal import Deal, validate
-from dealcoach.engine.runner import Advisor
+from dealcoach.engine.advising import advice, assessment
+from dealcoach.engine.deals.deal import Deal, validate
+from dealcoach.engine.matching.runner import Advisor
+from dealcoach.engine.playbook import kb
+from dealcoach.engine.render import report
 from dealcoach.engine.yamlsource import Document
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

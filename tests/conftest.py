@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dealcoach.engine import advice, deal, kb
-from dealcoach.engine.runner import Advisor
+from dealcoach.engine.advising import advice
+from dealcoach.engine.deals import deal
+from dealcoach.engine.matching.runner import Advisor
+from dealcoach.engine.playbook import kb
 from dealcoach.engine.yamlsource import Document
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dealcoach.engine import assessment
-from dealcoach.engine.deal import validate
+from dealcoach.engine.advising import assessment
+from dealcoach.engine.deals.deal import validate
 from dealcoach.engine.yamlsource import Document
 
 QUALIFIED = {

@@ -77,7 +77,7 @@ def test_explain_adds_the_reasoning_chain(tmp_path):
 
 
 def test_text_output_leads_with_the_most_important_steps_and_fits_80_columns(tmp_path):
-    from dealcoach.engine.templating import display_width
+    from dealcoach.engine.render.templating import display_width
 
     result = run(["advise", deal_file(tmp_path), "--lang", "en"], env={"COLUMNS": "80"})
     lines = result.stdout.splitlines()

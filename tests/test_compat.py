@@ -1,4 +1,4 @@
-"""The experta shim leaves the standard library as it found it (engine/compat.py)."""
+"""The experta shim leaves the standard library as it found it (engine/matching/compat.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ CHECK = """
 import collections, collections.abc
 {setup}
 before = getattr(collections, "Mapping", None)
-import dealcoach.engine.runner, dealcoach.engine.rete, dealcoach.cli
+import dealcoach.engine.matching.runner, dealcoach.engine.matching.rete, dealcoach.cli
 after = getattr(collections, "Mapping", None)
 print(hasattr(collections, "Mapping"), before is after)
 """
@@ -34,7 +34,7 @@ def test_a_program_that_set_the_alias_itself_keeps_it():
 def test_the_engine_works_after_the_alias_is_gone(advisor, builtin):
     import collections
 
-    from dealcoach.engine import deal
+    from dealcoach.engine.deals import deal
     from dealcoach.engine.yamlsource import Document
 
     assert not hasattr(collections, "Mapping")

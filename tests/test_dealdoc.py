@@ -11,7 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import deal, dealdoc, kb, schema
+from dealcoach.engine.deals import deal, dealdoc, schema
+from dealcoach.engine.playbook import kb
 from dealcoach.engine.yamlsource import Document
 from tests.conftest import ROOT, SCENARIOS
 

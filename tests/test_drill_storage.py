@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import storage
+from dealcoach.engine.drills import storage
 from tests.conftest import ROOT
 
 DRILL = ["drill", "run", "bank-oa-decision-maker", "--lang", "en", "--trainee", "amy"]

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import drill, storage
-from dealcoach.engine.drillsession import Play, attempt_seed, practice, shuffled
+from dealcoach.engine.drills import drill, storage
+from dealcoach.engine.drills.drillsession import Play, attempt_seed, practice, shuffled
 from dealcoach.engine.problems import InputError
-from dealcoach.engine.templating import display_width, wrap
+from dealcoach.engine.render.templating import display_width, wrap
 from tests.conftest import ROOT, SCENARIOS
 
 DRILLS = sorted((SCENARIOS / "drills").glob("*.yaml"))

@@ -113,7 +113,7 @@ def test_a_bug_exits_70_with_the_traceback_and_a_request_to_report_it():
     import sys
 
     script = (
-        "import sys; import dealcoach.engine.report as report\n"
+        "import sys; import dealcoach.engine.render.report as report\n"
         "def broken(*args, **kwargs): raise ZeroDivisionError('a bug')\n"
         "report.render = broken\n"
         f"sys.argv = ['dealcoach', 'advise', {BANK!r}]\n"

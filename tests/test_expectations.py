@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dealcoach.cli import main
-from dealcoach.engine import deal as deal_mod
-from dealcoach.engine import kb
+from dealcoach.engine.deals import deal as deal_mod
+from dealcoach.engine.playbook import kb
 from tests.conftest import SCENARIOS
 
 LANGS = ("zh", "en")

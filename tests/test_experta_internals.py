@@ -1,6 +1,6 @@
 """Everything of experta's internals that dealcoach relies on is still there and still the same.
 
-``engine/rete.py`` builds on experta's RETE network (node classes, their attributes and methods,
+``engine/matching/rete.py`` builds on experta's RETE network (node classes, their attributes and methods,
 the Token layout), and re-implements a few of experta's methods with the per-call checks left
 out. experta is pinned exactly (``experta==1.9.4``); if anyone raises the pin, these tests say
 precisely which internal moved, so the matcher is reviewed rather than silently wrong.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dealcoach.engine import compat  # noqa: F401 - experta imports only through the shim
+from dealcoach.engine.matching import compat  # noqa: F401 - experta imports only through the shim
 
 PINNED = "1.9.4"
 
@@ -28,13 +28,15 @@ def _experta(module: str, name: str) -> object:
     try:
         return getattr(importlib.import_module(f"experta.{module}"), name)
     except (ImportError, AttributeError) as err:
-        pytest.fail(f"experta changed: engine/rete.py imports {name} from experta.{module}, which is gone ({err})")
+        pytest.fail(
+            f"experta changed: engine/matching/rete.py imports {name} from experta.{module}, which is gone ({err})"
+        )
 
 
 def test_the_installed_experta_is_the_pinned_version():
     installed = importlib.metadata.version("experta")
     assert installed == PINNED, (
-        f"experta {installed} is installed; dealcoach is pinned to {PINNED} because engine/rete.py relies on "
+        f"experta {installed} is installed; dealcoach is pinned to {PINNED} because engine/matching/rete.py relies on "
         "its internals: run this file, review rete.py against the changes, then move the pin"
     )
 
@@ -43,7 +45,7 @@ def test_the_installed_experta_is_the_pinned_version():
     "module, name",
     [
         ("abstract", "Matcher"),
-        ("abstract", "Strategy"),  # engine/agenda.py
+        ("abstract", "Strategy"),  # engine/matching/agenda.py
         ("activation", "Activation"),
         ("strategies", "DepthStrategy"),
         ("conditionalelement", "AND"),
@@ -114,13 +116,13 @@ def test_a_child_node_is_a_node_and_its_callback():
 def test_the_methods_rete_calls_or_overrides_exist(module, cls, methods):
     owner = _experta(module, cls)
     missing = [m for m in methods if not callable(getattr(owner, m, None))]
-    assert missing == [], f"experta changed: {cls} has no {', '.join(missing)} (used by engine/rete.py)"
+    assert missing == [], f"experta changed: {cls} has no {', '.join(missing)} (used by engine/matching/rete.py)"
 
 
 def test_a_built_network_has_the_shape_rete_walks(builtin):
     """Type checks under the root, feature checks with what/how, P with match and __bind__."""
-    from dealcoach.engine.compiler import PlaybookEngine
-    from dealcoach.engine.runner import Advisor
+    from dealcoach.engine.matching.runner import Advisor
+    from dealcoach.engine.playbook.compiler import PlaybookEngine
 
     engine = Advisor(builtin).engine
     assert isinstance(engine, PlaybookEngine) and type(engine).__matcher__.__name__ == "TypeIndexedMatcher", (
@@ -186,6 +188,6 @@ def test_the_experta_code_rete_replaces_is_unchanged(module, qualified, digest):
     target = _experta(module, owner_name)
     function = getattr(target, method) if method else target
     assert _digest(function) == digest, (
-        f"experta's {qualified} changed; engine/rete.py copies or replaces it: compare the new source "
+        f"experta's {qualified} changed; engine/matching/rete.py copies or replaces it: compare the new source "
         "with rete.py, update rete.py, then this digest"
     )

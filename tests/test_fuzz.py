@@ -199,9 +199,11 @@ RULE_FILE = """rules:
 @settings(FUZZ, max_examples=max(EXAMPLES // 5, 20))
 @given(pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=12))
 def test_random_templates_load_and_render_or_are_refused_cleanly(write_rules, pieces):
-    from dealcoach.engine import advice, deal, kb
+    from dealcoach.engine.advising import advice
+    from dealcoach.engine.deals import deal
+    from dealcoach.engine.matching.runner import Advisor
+    from dealcoach.engine.playbook import kb
     from dealcoach.engine.problems import InputError
-    from dealcoach.engine.runner import Advisor
     from dealcoach.engine.yamlsource import Document
 
     started = time.monotonic()

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import kb
+from dealcoach.engine.playbook import kb
 from tests.conftest import ROOT, SCENARIOS
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -47,7 +47,7 @@ def test_every_golden_file_belongs_to_an_example_deal():
 
 
 def test_example_deals_cover_every_purchase_stage():
-    from dealcoach.engine import deal as deal_mod
+    from dealcoach.engine.deals import deal as deal_mod
 
     vocabulary = kb.load([kb.builtin_dir()]).vocabulary
     stages = {deal_mod.load(str(d), vocabulary).stage for d in DEALS}
@@ -80,9 +80,9 @@ def test_same_input_gives_byte_identical_output_across_processes():
 
 
 def test_example_deals_span_every_phase_and_every_category():
-    from dealcoach.engine import advice
-    from dealcoach.engine import deal as deal_mod
-    from dealcoach.engine.runner import Advisor
+    from dealcoach.engine.advising import advice
+    from dealcoach.engine.deals import deal as deal_mod
+    from dealcoach.engine.matching.runner import Advisor
 
     knowledge = kb.load([kb.builtin_dir()])
     advisor = Advisor(knowledge)

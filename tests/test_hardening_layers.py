@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import kb
+from dealcoach.engine.playbook import kb
 from dealcoach.engine.problems import InputError
 
 HEAD = """rules:

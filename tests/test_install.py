@@ -1,6 +1,6 @@
 """A plain `pip install` of the repository gives a working engine on a fresh virtual environment.
 
-This is the proof that the frozendict shim (engine/compat.py) works where it matters: experta
+This is the proof that the frozendict shim (engine/matching/compat.py) works where it matters: experta
 1.9.4 pulls in frozendict 1.2, which cannot be imported on Python 3.10+ without it. The install
 is non-editable, so it also proves that the knowledge base ships inside the package.
 """

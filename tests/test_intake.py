@@ -11,7 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import deal, exitcodes, intake
+from dealcoach.engine import exitcodes
+from dealcoach.engine.deals import deal, intake
 from dealcoach.engine.yamlsource import Document
 from tests.conftest import ROOT, SCENARIOS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dealcoach.engine import kbcache
+from dealcoach.engine.playbook import kbcache
 
 
 def _rule_file(folder: Path, name: str) -> Path:

@@ -8,8 +8,10 @@ import yaml
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import deal, kb, rulelang, templating
+from dealcoach.engine.deals import deal
+from dealcoach.engine.playbook import kb, rulelang
 from dealcoach.engine.problems import InputError
+from dealcoach.engine.render import templating
 
 RULE = """  - id: t.rule{n}
     category: coverage

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
 from dealcoach.cli import main
-from dealcoach.engine import kb
+from dealcoach.engine.playbook import kb
 
 HOSTILE = """name: "<img src=x onerror=alert(1)>"
 account: {name: "*Acme* [site](http://evil.example) & <b>co</b>"}

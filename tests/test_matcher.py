@@ -1,10 +1,11 @@
-"""The project's matcher (``engine/rete.py``, ``engine/agenda.py``) fires exactly as experta's own.
+"""The project's matcher (``engine/matching/rete.py``, ``engine/matching/agenda.py``) fires exactly as experta's own.
 
 Both engines run the whole built-in playbook on the same deal; the test compares, in firing order,
 every rule activation: the rule, the branch, and the facts bound to each name (bindings of
 variables are read from those facts, so equal facts mean equal bindings). The reference is experta's
 stock ``ReteMatcher`` with its ``DepthStrategy`` (ties among equal activations broken by rule name and
-bound facts, which experta leaves to hash order: see ``engine/agenda.py``), built with ``Advisor(kb, stock=True)``.
+bound facts, which experta leaves to hash order: see ``engine/matching/agenda.py``),
+built with ``Advisor(kb, stock=True)``.
 
 Generated deals are derandomised, so CI always runs the same examples. ``DEALCOACH_MATCHER_EXAMPLES``
 sets how many (300 by default); the long mode the issue asks for is
@@ -20,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dealcoach.engine import kb, strata
-from dealcoach.engine.deal import Deal, validate
-from dealcoach.engine.runner import Advisor
+from dealcoach.engine.deals.deal import Deal, validate
+from dealcoach.engine.matching.runner import Advisor
+from dealcoach.engine.playbook import kb, strata
 from dealcoach.engine.yamlsource import Document
 from tests.conftest import SCENARIOS
 
@@ -56,7 +57,7 @@ def same_firings(stock: Advisor, ours: Advisor, deal: Deal) -> None:
 
 @pytest.mark.parametrize("path", kb.example_deals(SCENARIOS), ids=lambda p: p.stem)
 def test_every_example_deal_fires_as_with_experta(path, builtin, advisor, stock):
-    from dealcoach.engine import deal as deal_module
+    from dealcoach.engine.deals import deal as deal_module
 
     deal = deal_module.load(str(path), builtin.vocabulary)
     same_firings(stock, advisor, deal)

@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import deal, kb
+from dealcoach.engine.deals import deal
+from dealcoach.engine.playbook import kb
 from dealcoach.engine.yamlsource import Document
 
 VOCABULARY = kb.load([kb.builtin_dir()]).vocabulary

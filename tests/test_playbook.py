@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dealcoach.engine import examples, kb
+from dealcoach.engine.playbook import examples, kb
 
 KB = kb.load([kb.builtin_dir()])
 CASES = [
@@ -73,7 +73,7 @@ def test_every_rule_fires_on_one_of_its_examples_or_an_example_deal():
 
 
 def _example_deals():
-    from dealcoach.engine import deal as deal_mod
+    from dealcoach.engine.deals import deal as deal_mod
     from tests.conftest import SCENARIOS
 
     deals = [deal_mod.load(str(p), KB.vocabulary) for p in kb.example_deals(SCENARIOS)]
@@ -85,7 +85,7 @@ def _example_deals():
 
 def test_no_two_pieces_of_advice_contradict_each_other(advisor):
     """`excludes` declares that two rules' advice contradict; they must never be given together."""
-    from dealcoach.engine import advice
+    from dealcoach.engine.advising import advice
 
     exclusions = {(r.id, other) for r in KB.rules for other in r.model.excludes}
     assert exclusions, "the playbook declares no exclusions to check"

@@ -1,6 +1,6 @@
 """Properties of the advice on generated deals (hypothesis), beyond what any example deal shows.
 
-The deals come from ``engine/synthetic.py``: realistic, consistent, every enumerated value from the
+The deals come from ``engine/deals/synthetic.py``: realistic, consistent, every enumerated value from the
 vocabulary. By default each property sees 100 deals in a fixed (derandomized) sequence, so CI is
 deterministic and quick; ``DEALCOACH_PROPERTIES=long`` explores 2,000 fresh random deals per
 property (README, "Property tests").
@@ -17,9 +17,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dealcoach.engine import advice, assessment, kb, report, synthetic
-from dealcoach.engine.deal import validate
-from dealcoach.engine.runner import Advisor
+from dealcoach.engine.advising import advice, assessment
+from dealcoach.engine.deals import synthetic
+from dealcoach.engine.deals.deal import validate
+from dealcoach.engine.matching.runner import Advisor
+from dealcoach.engine.playbook import kb
+from dealcoach.engine.render import report
 from dealcoach.engine.yamlsource import Document
 
 KB = kb.load([kb.builtin_dir()])

@@ -6,9 +6,11 @@ import textwrap
 
 import pytest
 
-from dealcoach.engine import advice, deal, kb
+from dealcoach.engine.advising import advice
+from dealcoach.engine.deals import deal
+from dealcoach.engine.matching.runner import Advisor
+from dealcoach.engine.playbook import kb
 from dealcoach.engine.problems import InputError
-from dealcoach.engine.runner import Advisor
 from dealcoach.engine.yamlsource import Document
 from tests.conftest import SCENARIOS
 
@@ -123,7 +125,7 @@ def test_a_name_the_knowledge_base_does_not_know_is_a_problem_with_its_place(wri
 
 
 def test_the_readme_documents_every_key_of_ranking_yaml():
-    from dealcoach.engine.ranking import Ranking
+    from dealcoach.engine.advising.ranking import Ranking
     from tests.conftest import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dealcoach.engine import kb, trainer
+from dealcoach.engine.playbook import kb, trainer
 from dealcoach.engine.problems import InputError
 
 RULES = """
@@ -121,9 +121,9 @@ def test_coverage_lists_the_pairs_given_together_most_often(builtin):
 
 
 def test_why_not_says_where_a_folded_rule_went(write_rules):
-    from dealcoach.engine import deal
-    from dealcoach.engine.runner import Advisor
-    from dealcoach.engine.whynot import WhyNot
+    from dealcoach.engine.advising.whynot import WhyNot
+    from dealcoach.engine.deals import deal
+    from dealcoach.engine.matching.runner import Advisor
     from dealcoach.engine.yamlsource import Document
 
     knowledge = kb.load([write_rules(_rules())])

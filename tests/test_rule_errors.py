@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dealcoach.engine import kb
+from dealcoach.engine.playbook import kb
 from dealcoach.engine.problems import InputError
 
 HEAD = """rules:

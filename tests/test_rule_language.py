@@ -414,7 +414,7 @@ def test_not_over_a_derived_fact_waits_for_every_derivation(playbook):
 def test_a_derived_fact_that_depends_on_its_own_absence_is_rejected(write_rules):
     import pytest
 
-    from dealcoach.engine import kb
+    from dealcoach.engine.playbook import kb
     from dealcoach.engine.problems import InputError
 
     text = rules(

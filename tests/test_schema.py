@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from dealcoach.cli import main
-from dealcoach.engine import deal, kb, schema
+from dealcoach.engine.deals import deal, schema
+from dealcoach.engine.playbook import kb
 from dealcoach.engine.yamlsource import Document
 from tests.conftest import SCENARIOS
 

@@ -9,7 +9,15 @@ import pytest
 
 from tests.conftest import ROOT
 
-HEAVY = ("experta", "pydantic", "jinja2", "yaml", "sqlite3", "dealcoach.engine.kb", "dealcoach.engine.runner")
+HEAVY = (
+    "experta",
+    "pydantic",
+    "jinja2",
+    "yaml",
+    "sqlite3",
+    "dealcoach.engine.playbook.kb",
+    "dealcoach.engine.matching.runner",
+)
 
 
 def imported(*args: str) -> set[str]:

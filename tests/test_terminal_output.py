@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine.templating import display_width
+from dealcoach.engine.render.templating import display_width
 from tests.conftest import ROOT, SCENARIOS
 
 BANK = str(SCENARIOS / "bank-oa-network.yaml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine import kb
+from dealcoach.engine.playbook import kb
 
 DEAL = "name: d\naccount: {name: a}\n"
 

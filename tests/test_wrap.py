@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dealcoach.engine.templating import NO_LINE_END, NO_LINE_START, display_width, wrap
+from dealcoach.engine.render.templating import NO_LINE_END, NO_LINE_START, display_width, wrap
 
 NAMES = ["欧阳建国", "王敏", "Li Wei", "周建国"]
 TEXT = (
@@ -70,7 +70,7 @@ def test_colour_sequences_take_no_room_and_stay_whole():
 def test_wrapping_a_long_text_takes_one_pass(monkeypatch):
     """Each character is measured about once, not again with the whole line per word: the cost
     grows with the text, not with the text times the line length."""
-    from dealcoach.engine import templating
+    from dealcoach.engine.render import templating
 
     measured = 0
     measure = templating.display_width

@@ -1,6 +1,6 @@
 """Many items through one handler, on N worker processes, results streamed back in input order.
 
-Compiling the playbook is the expensive part of a process (see ``engine/runner.py``), so each
+Compiling the playbook is the expensive part of a process (see ``engine/matching/runner.py``), so each
 worker builds its handler once, from a picklable factory and its arguments, and then serves
 chunks of items. At most a few chunks per worker are in flight: a slow reader (a pipe, a full
 disk) holds the workers back instead of letting finished results pile up in memory, so memory

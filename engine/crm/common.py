@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from dealcoach.engine import deal as deal_mod
 from dealcoach.engine.crm.cells import parse_amount, parse_date
 from dealcoach.engine.crm.mapping import CONTACT_TARGETS, OPPORTUNITY_TARGETS, Mapping, convert
 from dealcoach.engine.crm.tables import Row
+from dealcoach.engine.deals import deal as deal_mod
+from dealcoach.engine.deals.vocabulary import Vocabulary
 from dealcoach.engine.problems import InputError, Problem
-from dealcoach.engine.vocabulary import Vocabulary
 from dealcoach.engine.yamlsource import Document
 
 

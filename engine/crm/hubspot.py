@@ -10,8 +10,8 @@ from typing import Any
 from dealcoach.engine.crm import tables
 from dealcoach.engine.crm.common import Imported, checked, opportunity_fields, stage_and_value
 from dealcoach.engine.crm.mapping import CLOSED, Mapping
+from dealcoach.engine.deals.vocabulary import Vocabulary
 from dealcoach.engine.problems import Problem
-from dealcoach.engine.vocabulary import Vocabulary
 
 DEALS = {
     "Id": ("Record ID", "Deal ID", "hs_object_id"),

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from dealcoach.engine import dealdoc
-from dealcoach.engine import schema as schema_mod
 from dealcoach.engine.crm import hubspot, salesforce
 from dealcoach.engine.crm.common import Imported
 from dealcoach.engine.crm.mapping import load_mapping
+from dealcoach.engine.deals import dealdoc
+from dealcoach.engine.deals import schema as schema_mod
+from dealcoach.engine.deals.vocabulary import Lang, Vocabulary
 from dealcoach.engine.problems import InputError, Problem
-from dealcoach.engine.vocabulary import Lang, Vocabulary
 
 CRMS = ("salesforce", "hubspot")
 

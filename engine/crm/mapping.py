@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dealcoach.engine.deals.vocabulary import Vocabulary
 from dealcoach.engine.problems import InputError, Problem
-from dealcoach.engine.vocabulary import Vocabulary
 from dealcoach.engine.yamlsource import Document, load
 
 CLOSED = "closed"

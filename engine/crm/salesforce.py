@@ -25,8 +25,8 @@ from dealcoach.engine.crm.common import (
     unique_names,
 )
 from dealcoach.engine.crm.mapping import CLOSED, NO_ROLE, Mapping
+from dealcoach.engine.deals.vocabulary import Vocabulary
 from dealcoach.engine.problems import Problem
-from dealcoach.engine.vocabulary import Vocabulary
 
 # canonical (API) name -> the labels a report export uses for it
 OPPORTUNITY = {

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from dealcoach.engine.batch import pool
-from dealcoach.engine.kb import KnowledgeBase
+from dealcoach.engine.deals.vocabulary import Lang
+from dealcoach.engine.matching.runner import Advisor
+from dealcoach.engine.playbook.kb import KnowledgeBase
 from dealcoach.engine.review import render, run
 from dealcoach.engine.review.pipeline import movement
 from dealcoach.engine.review.progress import progress
-from dealcoach.engine.runner import Advisor
-from dealcoach.engine.vocabulary import Lang
 
 
 @dataclass

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from dealcoach.engine.vocabulary import Lang, Vocabulary
+from dealcoach.engine.deals.vocabulary import Lang, Vocabulary
 
 REVIEW_SCHEMA_ID = "dealcoach.review/1"
 STAGE_WEIGHTS = {

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from dealcoach.engine.deals.vocabulary import Lang, Vocabulary
+from dealcoach.engine.render.templating import markdown_text, terminal_text
 from dealcoach.engine.review.pipeline import REVIEW_SCHEMA_ID, STEPS, money
-from dealcoach.engine.templating import markdown_text, terminal_text
-from dealcoach.engine.vocabulary import Lang, Vocabulary
 
 Write = Callable[[str], Any]
 

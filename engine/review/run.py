@@ -10,14 +10,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dealcoach.engine import advice as advice_mod
-from dealcoach.engine import assessment, report
-from dealcoach.engine import deal as deal_mod
-from dealcoach.engine import kb as kb_mod
+from dealcoach.engine.advising import advice as advice_mod
+from dealcoach.engine.advising import assessment
+from dealcoach.engine.deals import deal as deal_mod
+from dealcoach.engine.deals.vocabulary import Lang
+from dealcoach.engine.matching.runner import Advisor
+from dealcoach.engine.playbook import kb as kb_mod
 from dealcoach.engine.problems import InputError, Problem
+from dealcoach.engine.render import report
 from dealcoach.engine.review.pipeline import Summary, order_key, record
-from dealcoach.engine.runner import Advisor
-from dealcoach.engine.vocabulary import Lang
 from dealcoach.engine.yamlsource import Document
 
 Source = str | tuple[str, Document]  # a deal file, or (label, document) built from a CRM export

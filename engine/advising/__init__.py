@@ -1,0 +1,1 @@
+"""From firings to advice and assessment: reconciliation, ranking, health score, why-not."""

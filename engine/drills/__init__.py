@@ -1,0 +1,1 @@
+"""Role-play drills: scenarios, sessions and their store, the terminal loop, progress reports."""

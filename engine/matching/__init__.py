@@ -1,0 +1,1 @@
+"""The engine run: experta with the project's faster matcher and agenda."""

@@ -1,0 +1,126 @@
+"""A cache of what loading the knowledge base learns from file contents alone.
+
+Parsing every YAML file and checking every template takes most of dealcoach's start-up, and the
+answer depends only on the bytes of the files (and on the code of dealcoach that reads them). So, like
+Python's ``.pyc`` files, the results are kept under a key made from those bytes:
+
+* each parsed file (data and positions) as ``marshal`` data, which holds plain values only and
+  runs no code when read;
+* an empty marker saying "this exact set of files passed every check".
+
+Any change to any file of any layer changes the key, so a stale entry is never used. Set
+``DEALCOACH_CACHE`` to another folder, or to ``off`` to disable the cache. A cache that cannot be
+written is simply not used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from dealcoach.engine import yamlsource
+from dealcoach.engine.yamlsource import Document
+
+CACHE_ENV = "DEALCOACH_CACHE"
+FORMAT = b"dealcoach-kb-cache-1"
+MAX_ENTRIES = 2000  # cached files kept: a few knowledge bases' worth (each has about 40 files)
+
+
+def _default_dir() -> Path | None:
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return None if configured.lower() == "off" else Path(configured)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "dealcoach"
+
+
+def _code_stamp() -> bytes:
+    """A digest of the contents of dealcoach's own modules: a new release or a local edit of the code
+    that checks the files makes every cached result stale (contents, not times: a checkout or a copy
+    that keeps old times must not reuse results of other code)."""
+    here = Path(__file__).resolve().parent.parent  # all of engine/, not only this subpackage
+    digest = hashlib.sha256()
+    for path in sorted(here.rglob("*.py")):
+        digest.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+class Cache:
+    def __init__(self, directory: Path | None = None, *, enabled: bool = True):
+        self.directory = (directory or _default_dir()) if enabled else None
+        self.salt = FORMAT + _code_stamp() + sys.version.encode()
+        self._pruned = False
+
+    def _path(self, digest: str, suffix: str) -> Path | None:
+        return self.directory / f"{digest}{suffix}" if self.directory else None
+
+    def load(self, source: str, *, max_bytes: int = yamlsource.MAX_BYTES) -> Document:
+        """``yamlsource.load``, from the cache when this exact text was parsed before."""
+        text = yamlsource.read_text(source, max_bytes=max_bytes, regular=True)
+        path = self._path(hashlib.sha256(self.salt + text.encode()).hexdigest(), ".marshal")
+        if path is not None and path.is_file():
+            try:
+                data, positions = marshal.loads(path.read_bytes())
+                os.utime(path)  # recently used: kept when the cache is pruned
+                return Document(source, data, positions)
+            except (EOFError, ValueError, TypeError, OSError):
+                pass  # a damaged entry: parse again and overwrite it
+        document = yamlsource.load(source, text=text, max_bytes=max_bytes)
+        self._write(path, lambda: marshal.dumps((document.data, document.positions)))
+        return document
+
+    def key(self, files: Iterable[Path]) -> str:
+        """The files' names and contents, hashed; nothing is read when the cache is off. A file too
+        large for the loader counts by size and time: the loader refuses it anyway."""
+        if self.directory is None:
+            return ""
+        digest = hashlib.sha256(self.salt)
+        for file in files:
+            info = file.stat()
+            content = file.read_bytes() if info.st_size <= yamlsource.MAX_BYTES else repr(info).encode()
+            digest.update(str(file).encode() + b"\0" + content + b"\0")
+        return digest.hexdigest()
+
+    def passed(self, key: str) -> bool:
+        path = self._path(key, ".ok")
+        return path is not None and path.is_file()
+
+    def mark_passed(self, key: str) -> None:
+        self._write(self._path(key, ".ok"), lambda: b"")
+
+    def _write(self, path: Path | None, content: Callable[[], bytes]) -> None:
+        """Write atomically; ``content`` is only computed when there is somewhere to write it."""
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_bytes(content())
+            temporary.replace(path)  # atomic: a concurrent reader sees the old file or the new one
+        except (OSError, ValueError):
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keep the :data:`MAX_ENTRIES` most recently used entries; once per run, when something new
+        was written (a knowledge base changed), so the cache cannot grow without bound."""
+        if self._pruned or self.directory is None:
+            return
+        self._pruned = True
+        try:
+            entries = [(p.stat().st_mtime_ns, p) for p in self.directory.iterdir() if p.suffix in (".marshal", ".ok")]
+        except OSError:
+            return
+        for _, stale in sorted(entries, reverse=True)[MAX_ENTRIES:]:
+            with contextlib.suppress(OSError):
+                stale.unlink()

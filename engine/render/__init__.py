@@ -1,0 +1,1 @@
+"""Rendering for people and programs: sandboxed templates, terminal, text, Markdown, JSON."""
