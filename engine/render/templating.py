@@ -328,7 +328,7 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
 
 
 class _Clock:
-    """SIGALRM for :func:`budget`, installed once (installing a handler per render costs more than
+    """SIGPROF for :func:`budget`, installed once (installing a handler per render costs more than
     the render): while no budget runs, the signal goes to whatever handled it before."""
 
     armed = False
@@ -338,7 +338,7 @@ class _Clock:
     @classmethod
     def install(cls) -> None:
         if not cls.installed:
-            cls.previous = signal.signal(signal.SIGALRM, cls.ring)
+            cls.previous = signal.signal(signal.SIGPROF, cls.ring)
             cls.installed = True
 
     @classmethod
@@ -351,15 +351,18 @@ class _Clock:
 
 @contextmanager
 def budget(seconds: float = MAX_RENDER_SECONDS, memory: int = MAX_TEMPLATE_MEMORY) -> Iterator[None]:
-    """Run untrusted template code with a time limit (in the main thread, by SIGALRM, repeated until
+    """Run untrusted template code with a time limit (in the main thread, by SIGPROF, repeated until
     the code gives up, as Jinja swallows some exceptions) and, on Linux, a cap on the address space
-    (an allocation past it is a MemoryError, not a machine brought to its knees)."""
+    (an allocation past it is a MemoryError, not a machine brought to its knees).
+
+    The limit is CPU time, not wall-clock time: a busy machine that leaves the process waiting must
+    not turn an ordinary template into a refused one, while a template that loops still burns CPU."""
     timer = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
     limits = _address_space_limits(memory)
     if timer:
         _Clock.install()
         _Clock.armed = True
-        signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+        signal.setitimer(signal.ITIMER_PROF, seconds, 0.05)
     if limits:
         resource.setrlimit(resource.RLIMIT_AS, limits[0])
     try:
@@ -368,7 +371,7 @@ def budget(seconds: float = MAX_RENDER_SECONDS, memory: int = MAX_TEMPLATE_MEMOR
         if limits:
             resource.setrlimit(resource.RLIMIT_AS, limits[1])
         if timer:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
             _Clock.armed = False
 
 
@@ -405,7 +408,7 @@ def _failure(err: BaseException, filename: str) -> TemplateRenderError:
             line = tb.tb_lineno
         tb = tb.tb_next
     if isinstance(err, _OutOfTimeError):
-        reason = f"it ran longer than {MAX_RENDER_SECONDS:g} s"
+        reason = f"it ran longer than {MAX_RENDER_SECONDS:g} s of CPU time"
     elif isinstance(err, MemoryError):
         reason = f"it needed more than {MAX_TEMPLATE_MEMORY // 2**20} MB"
     elif isinstance(err, RecursionError):
