@@ -28,6 +28,15 @@ class Imported:
     def documents(self) -> list[tuple[str, Document]]:
         return [(label, Document(label, data)) for label, _, data in self.deals]
 
+    def add(self, label: str, row: Row, data: dict[str, Any], problems: list[Problem], vocabulary: Vocabulary) -> None:
+        """Keep the deal when neither the import nor the deal model found a problem in it; otherwise
+        keep its problems (the model is asked only once the import itself found nothing)."""
+        problems = problems or checked(label, row, data, vocabulary)
+        if problems:
+            self.problems += problems
+        else:
+            self.deals.append((label, row, data))
+
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")

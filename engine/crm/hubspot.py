@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from dealcoach.engine.crm import tables
-from dealcoach.engine.crm.common import Imported, checked, opportunity_fields, stage_and_value
+from dealcoach.engine.crm.common import Imported, opportunity_fields, stage_and_value
 from dealcoach.engine.crm.mapping import CLOSED, Mapping
 from dealcoach.engine.deals.vocabulary import Vocabulary
 from dealcoach.engine.problems import Problem
@@ -38,11 +38,7 @@ def load(path: str, mapping: Mapping, vocabulary: Vocabulary, as_of: date) -> Im
         problems: list[Problem] = []
         data = _deal(row, mapping, vocabulary, as_of, problems)
         label = f"{path}#{row.get('Id') or number}"
-        problems = problems or checked(label, row, data, vocabulary)
-        if problems:
-            result.problems += problems
-        else:
-            result.deals.append((label, row, data))
+        result.add(label, row, data, problems, vocabulary)
     return result
 
 

@@ -16,7 +16,6 @@ from dealcoach.engine.crm import tables
 from dealcoach.engine.crm.cells import parse_bool, parse_date
 from dealcoach.engine.crm.common import (
     Imported,
-    checked,
     contact_fields,
     days_since,
     opportunity_fields,
@@ -108,11 +107,7 @@ def load(files: Files, mapping: Mapping, vocabulary: Vocabulary, as_of: date) ->
         problems: list[Problem] = []
         data = context.deal(row, problems)
         label = f"{files.opportunities}#{row.get('Id')}"
-        problems = problems or checked(label, row, data, vocabulary)
-        if problems:
-            result.problems += problems
-        else:
-            result.deals.append((label, row, data))
+        result.add(label, row, data, problems, vocabulary)
     return result
 
 
