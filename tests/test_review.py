@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from dealcoach.cli import main
 from dealcoach.engine.review.pipeline import money, risk
+from dealcoach.engine.review.render import interrupted_note
 
 
 def deal(name, *, owner="王磊", stage="evaluation", value=1_000_000, coach=True, met_buyer=True):
@@ -164,3 +165,9 @@ def test_no_progress_bar_when_not_on_a_terminal(pipeline):
 
 def test_money_reads_as_a_manager_says_it():
     assert (money(3_200_000, "en"), money(3_200_000, "zh"), money(1.5e8, "zh", "CNY")) == ("3.2M", "320万", "1.5亿 CNY")
+
+
+def test_an_interrupted_review_of_one_deal_says_one_deal_not_1_deals():
+    assert interrupted_note(1, "en") == "Interrupted: the review covers the one deal done."
+    assert interrupted_note(2, "en") == "Interrupted: the review covers the 2 deals done."
+    assert "1 个项目" in interrupted_note(1, "zh")

@@ -25,10 +25,10 @@ def test_ctrl_c_shows_progress_then_writes_the_review_of_the_deals_done(folder, 
     child = pexpect.spawn(sys.executable, command, env={**os.environ, "COLUMNS": "120"}, encoding="utf-8", timeout=180)
     child.expect(r"([1-9]\d*)/300")  # the bar: deals done of all, with rate and time left
     child.sendintr()
-    child.expect(r"Pipeline review: (\d+) deals")
+    child.expect(r"Pipeline review: (\d+) deals?\b")  # one deal when the machine is slow
     reviewed = int(child.match.group(1))
-    child.expect(r"Interrupted: the review covers the (\d+) deals done")
-    done = int(child.match.group(1))
+    child.expect(r"Interrupted: the review covers the (\d+|one) deals? done")
+    done = 1 if child.match.group(1) == "one" else int(child.match.group(1))
     child.expect(r"\n +1\. ")  # the list of the deals done follows
     child.expect(pexpect.EOF)
     child.close()

@@ -59,7 +59,7 @@ def review(
             except KeyboardInterrupt:
                 interrupted = True
                 results.close()  # stop the workers now, not when the generator is collected
-        note = render.word("interrupted", lang).format(done=len(spool)) if interrupted else ""
+        note = render.interrupted_note(len(spool), lang) if interrupted else ""
         ctx = render.Context(
             knowledge.vocabulary, lang, spool.summary.as_json(knowledge.vocabulary, lang), skipped, note
         )

@@ -59,11 +59,17 @@ WORDS: dict[str, tuple[str, str]] = {
         "评审被中断：只包含已完成的 {done} 个项目。",
         "Interrupted: the review covers the {done} deals done.",
     ),
+    "interrupted_one": ("评审被中断：只包含已完成的 1 个项目。", "Interrupted: the review covers the one deal done."),
 }
 
 
 def word(key: str, lang: Lang) -> str:
     return WORDS[key][0 if lang == "zh" else 1]
+
+
+def interrupted_note(done: int, lang: Lang) -> str:
+    """What a review stopped by Ctrl-C covers (a single deal is "one deal", not "1 deals")."""
+    return word("interrupted_one", lang) if done == 1 else word("interrupted", lang).format(done=done)
 
 
 class Context:
