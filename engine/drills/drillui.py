@@ -7,9 +7,8 @@ so stopping at any point (Ctrl-C, a closed terminal, a killed process) loses not
 
 from __future__ import annotations
 
-import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 import click
@@ -21,18 +20,14 @@ from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
 from dealcoach.engine.playbook.kb import scenarios_dir
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.render.templating import wrap
-
-MIN_WIDTH = 40
-
-
-def width() -> int:
-    """The terminal's width (80 columns when output is not a terminal)."""
-    return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns - 1)
+from dealcoach.engine.render.terminal import output_width
 
 
-def _wrapper(session: Play) -> Callable[..., str]:
-    """``wrap`` for this terminal, never splitting a person's name across lines."""
-    return partial(wrap, width=width(), keep=[p.name for p in session.drill.deal.stakeholders])
+def _wrapper(session: Play, commands: Iterable[str] = ()) -> Callable[..., str]:
+    """``wrap`` for this terminal, never splitting a person's name (or one of ``commands``, to be
+    copied and pasted) across lines."""
+    keep = [*(p.name for p in session.drill.deal.stakeholders), *commands]
+    return partial(wrap, width=output_width(), keep=keep)
 
 
 def play(session: Play, lines: Iterator[str] | None) -> None:
@@ -99,9 +94,11 @@ def _play(session: Play, lines: Iterator[str] | None) -> None:
     click.echo("")
     click.echo("—— 复盘 ——" if zh else "--- Debrief ---")
     bundled = drillsession.practice(scenarios_dir() / "drills")
+    fill = _wrapper(session, {f"dealcoach drill run {d}" for drills in bundled.values() for d in drills})
     for line in session.debrief().lines(session.kb, bundled, session.drill.name):
         indent = line[: len(line) - len(line.lstrip())]
-        click.echo(fill(line.strip(), indent=indent + "    ", first=indent) if line else "")
+        hanging = indent + ("  " if line.lstrip().startswith("- ") else "")
+        click.echo(fill(line.strip(), indent=hanging, first=indent) if line else "")
 
 
 def _recap(session: Play) -> None:
