@@ -113,3 +113,36 @@ def _competency_problems(
         if owner.id not in (OTHER, entry.id):
             problems.append(document.problem(where, f"concept {concept} is already in competency {owner.id!r}"))
     return problems
+
+
+def page(concept: str, kb: KnowledgeBase, coaching: Coaching, drills: list[str], lang: Lang) -> list[str]:
+    """``dealcoach concept ID``: the concept in plain words, its competency, the rules that apply
+    it and the drills that practise it."""
+    zh = lang == "zh"
+    colon = "：" if zh else ": "
+    lines = [
+        f"{concept} {kb.concepts[concept].title(lang)}",
+        ("能力" if zh else "Competency") + colon + coaching.competency_of(concept).title(lang),
+        "",
+        coaching.note(concept, lang) or ("（这个要点还没有说明。）" if zh else "(No explanation of this concept yet.)"),
+        "",
+    ]
+    rules = sorted(r.id for r in kb.rules if concept in r.model.concepts)
+    if rules:
+        lines += ["应用它的规则：" if zh else "Rules that apply it:", *(f"  {rule}" for rule in rules)]
+    elif concept in kb.knowledge_only:
+        lines.append(
+            "没有规则应用它：它是知识，不对应某个交易局面，靠演练来学。"
+            if zh
+            else "No rule applies it: it is knowledge rather than a deal situation, learnt through drills."
+        )
+    else:
+        lines.append("还没有规则应用它。" if zh else "No rule applies it yet.")
+    if drills:
+        lines += [
+            "练习它的演练：" if zh else "Drills that practise it:",
+            *(f"  dealcoach drill run {d}" for d in drills),
+        ]
+    else:
+        lines.append("还没有演练练习它。" if zh else "No drill practises it yet.")
+    return lines
