@@ -285,11 +285,17 @@ class Debrief:
             for turn in self.costly[:3]:
                 out.append(f"  - {turn.step.prompt(self.lang)}")
                 out.append(f"    {turn.verdict.summary}")
-        if self.review:
+        plan = self.plan(practice or {})
+        if plan:
             out += ["", "学习计划：" if zh else "Study plan:"]
-            for concept in self.review[:STUDY_PLAN]:
+            for concept in plan:
                 out += self._plan_item(kb, concept, (practice or {}).get(concept, []), drill)
         return out
+
+    def plan(self, practice: dict[str, list[str]]) -> list[str]:
+        """The concepts to study, weakest first, at most :data:`STUDY_PLAN`: those a drill practises,
+        so every one comes with somewhere to practise it (the weakest of all when no drill does)."""
+        return ([c for c in self.review if practice.get(c)] or self.review)[:STUDY_PLAN]
 
     def _plan_item(self, kb: KnowledgeBase, concept: str, drills: list[str], drill: str) -> list[str]:
         """One concept to study: its name, what it means in plain words, and where to practise it
