@@ -19,15 +19,20 @@ from dealcoach.engine.drills.storage import SessionBusyError
 from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
 from dealcoach.engine.playbook.kb import scenarios_dir
 from dealcoach.engine.problems import InputError
-from dealcoach.engine.render.templating import wrap
+from dealcoach.engine.render.templating import display_width, wrap
 from dealcoach.engine.render.terminal import output_width
+
+COMMAND_LABEL = 14  # the widest indent and label before a command in the debrief: "    Practise: "
 
 
 def _wrapper(session: Play, commands: Iterable[str] = ()) -> Callable[..., str]:
     """``wrap`` for this terminal, never splitting a person's name (or one of ``commands``, to be
     copied and pasted) across lines."""
-    keep = [*(p.name for p in session.drill.deal.stakeholders), *commands]
-    return partial(wrap, width=output_width(), keep=keep)
+    width = output_width()
+    # A command wider than a line after its label (练习：) breaks at its spaces instead: kept whole,
+    # it would be cut inside the drill's name.
+    fitting = [c for c in commands if display_width(c) <= width - COMMAND_LABEL]
+    return partial(wrap, width=width, keep=[*(p.name for p in session.drill.deal.stakeholders), *fitting])
 
 
 def play(session: Play, lines: Iterator[str] | None) -> None:
