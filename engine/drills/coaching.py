@@ -79,6 +79,7 @@ def load(kb: KnowledgeBase) -> Coaching:
     concept claimed by two competencies, a malformed file)."""
     problems: list[Problem] = []
     coaching = Coaching()
+    # Read like the knowledge base's own layer files (regular files only, safely, size-capped).
     for document, notes in _layer_files(yamlsource.load, kb.layers, NOTES_FILE, _NotesFile, problems):
         for concept, text in notes.notes.items():
             if concept not in kb.concepts:

@@ -227,13 +227,13 @@ class Debrief:
     costly: list[Turn]
     review: list[str]  # the concepts to study, weakest first
     lang: Lang
-    coaching: coaching.Coaching
+    notes: coaching.Coaching  # the concepts in plain words, and the competencies they belong to
     pass_mark: int | None = None  # percent; the drill's own, when the debrief is of a whole drill
     explain: bool = False  # trainers: the rules behind each concept of the study plan
 
     @classmethod
     def of(cls, turns: list[Turn], kb: KnowledgeBase, lang: Lang, notes: coaching.Coaching) -> Debrief:
-        """``notes`` gives each concept's competency (and, later, the study plan's explanations)."""
+        """``notes`` places each concept in its competency, and later explains the study plan."""
         by_concept: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         by_competency: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for turn in turns:
@@ -278,7 +278,7 @@ class Debrief:
         for competency, (score, most) in sorted(
             self.by_competency.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0])
         ):
-            name = self.coaching.competencies.get(competency, coaching.OTHER_COMPETENCY).title(self.lang)
+            name = self.notes.competencies.get(competency, coaching.OTHER_COMPETENCY).title(self.lang)
             out.append(f"  {name}{'：' if zh else ': '}{score:g}/{most:g}{_percent(score, most, zh)}")
         if self.costly:
             out += ["", "失分最多的几步：" if zh else "The moves that cost most:"]
@@ -302,7 +302,7 @@ class Debrief:
         (another drill if one practises it, else this one again)."""
         zh = self.lang == "zh"
         lines = [f"  - {concept} {kb.concepts[concept].title(self.lang)}"]
-        note = self.coaching.note(concept, self.lang)
+        note = self.notes.note(concept, self.lang)
         if note:
             lines.append(f"    {note}")
         where = next((d for d in drills if d != drill), drills[0] if drills else None)

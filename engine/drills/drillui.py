@@ -99,7 +99,7 @@ def _play(session: Play, lines: Iterator[str] | None) -> None:
     click.echo("")
     click.echo("—— 复盘 ——" if zh else "--- Debrief ---")
     bundled = drillsession.practice(scenarios_dir() / "drills")
-    fill = _wrapper(session, {f"dealcoach drill run {d}" for drills in bundled.values() for d in drills})
+    fill = _wrapper(session, sorted({f"dealcoach drill run {d}" for drills in bundled.values() for d in drills}))
     for line in session.debrief().lines(session.kb, bundled, session.drill.name):
         indent = line[: len(line) - len(line.lstrip())]
         hanging = indent + ("  " if line.lstrip().startswith("- ") else "")
