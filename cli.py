@@ -609,6 +609,7 @@ def kb_lint(kb_dirs: tuple[str, ...]) -> None:
     """Check every rule file of every layer and report all problems as FILE:LINE:COL: message."""
     try:
         knowledge = kb_mod.load(kb_mod.layer_dirs(kb_dirs), recheck=True)
+        coaching.load(knowledge)  # the concept notes and competencies drills and `concept` read
     except problems_mod.InputError as err:
         for problem in err.problems:
             click.echo(str(problem))

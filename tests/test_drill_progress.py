@@ -340,6 +340,15 @@ def test_in_a_narrow_terminal_the_recap_and_debrief_fit_and_commands_stay_whole(
     assert named and all(name in bundled for name in named)  # broken at a space, never inside a name
 
 
+def test_kb_lint_checks_the_notes_and_competencies(tmp_path):
+    ours = layer(
+        tmp_path, "competencies.yaml", "competencies:\n  - {id: mine, title: {zh: 我的, en: Mine}, concepts: [Z9]}\n"
+    )
+    result = cli("kb", "lint", "--kb", str(ours))
+    assert result.exit_code == 1
+    assert "competencies[0].concepts[0]: unknown concept id 'Z9'" in result.output
+
+
 def test_coaching_load_reports_every_problem_at_once(builtin, tmp_path):
     ours = layer(tmp_path, "concept-notes.yaml", "notes:\n  Z8: {zh: 甲, en: a}\n  Z9: {zh: 乙, en: b}\n")
     with pytest.raises(InputError) as caught:
