@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,6 +55,7 @@ assessment = _lazy("dealcoach.engine.advising.assessment")
 batch_pool = _lazy("dealcoach.engine.batch.pool")
 batch_stream = _lazy("dealcoach.engine.batch.stream")
 deal_mod = _lazy("dealcoach.engine.deals.deal")
+coaching = _lazy("dealcoach.engine.drills.coaching")
 drill_mod = _lazy("dealcoach.engine.drills.drill")
 drillgen = _lazy("dealcoach.engine.drills.drillgen")
 drillreport = _lazy("dealcoach.engine.drills.drillreport")
@@ -65,6 +67,7 @@ problems_mod = _lazy("dealcoach.engine.problems")
 report = _lazy("dealcoach.engine.render.report")
 runner = _lazy("dealcoach.engine.matching.runner")
 storage = _lazy("dealcoach.engine.drills.storage")
+templating = _lazy("dealcoach.engine.render.templating")
 trainer = _lazy("dealcoach.engine.playbook.trainer")
 whynot = _lazy("dealcoach.engine.advising.whynot")
 
@@ -116,10 +119,10 @@ def require_rules(knowledge: kb_mod.KnowledgeBase, rule_ids: Sequence[str]) -> N
         sys.exit(INVALID_INPUT)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str], listing: str = "dealcoach kb list") -> str:
     """``; did you mean 'x'?`` with the closest choice, or a pointer to the full list."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else " (see dealcoach kb list)"
+    return f"; did you mean {close[0]!r}?" if close else f" (see {listing})"
 
 
 def help_examples(*lines: str) -> str:
@@ -606,6 +609,7 @@ def kb_lint(kb_dirs: tuple[str, ...]) -> None:
     """Check every rule file of every layer and report all problems as FILE:LINE:COL: message."""
     try:
         knowledge = kb_mod.load(kb_mod.layer_dirs(kb_dirs), recheck=True)
+        coaching.load(knowledge)  # the concept notes and competencies drills and `concept` read
     except problems_mod.InputError as err:
         for problem in err.problems:
             click.echo(str(problem))
@@ -863,7 +867,7 @@ def drill_run(
 ) -> None:
     """Play a drill: a briefing, numbered choices, feedback after each step and a debrief."""
     knowledge = load_kb(kb_dirs)
-    trainee = trainee or os.environ.get("USER") or os.environ.get("USERNAME") or "trainee"
+    trainee = trainee_name(trainee)
     store = open_store(db_path)
     if resume:
         session = _storage(lambda: store.unfinished(trainee, name))
@@ -907,24 +911,109 @@ def drill_run(
 
 
 @drill.command(
-    "report", epilog=help_examples("dealcoach drill report --trainee 小王", "dealcoach drill report --format csv")
+    "report",
+    epilog=help_examples(
+        "dealcoach drill report --trainee 小王",
+        "dealcoach drill report --team --lang zh",
+        "dealcoach drill report --format csv",
+    ),
 )
 @click.option("--trainee", default=None, help="Only this trainee.")
+@click.option("--team", is_flag=True, help="Every trainee side by side: a verdict per drill, and scores by concept.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.option("--lang", type=click.Choice(LANGS), default=None)
 @db_option
 @kb_option
 def drill_report(
-    trainee: str | None, fmt: str, lang: Lang | None, db_path: str | None, kb_dirs: tuple[str, ...]
+    trainee: str | None, team: bool, fmt: str, lang: Lang | None, db_path: str | None, kb_dirs: tuple[str, ...]
 ) -> None:
-    """Progress over time: attempts, score per concept and per topic, weakest first."""
+    """Progress over time: attempts, verdicts per drill, scores by competency and concept, weakest first."""
     knowledge = load_kb(kb_dirs)
+    notes = load_coaching(knowledge)
     store = open_store(db_path, read_only_ok=True)
     sessions = _storage(lambda: store.sessions(trainee))
-    click.echo(
-        drillreport.render(drillreport.progress(sessions, knowledge), knowledge, fmt, lang or default_lang()),
-        nl=False,
+    progress = drillreport.progress(sessions, knowledge, notes)
+    click.echo(drillreport.render(progress, knowledge, notes, fmt, lang or default_lang(), team), nl=False)
+
+
+def load_coaching(knowledge: kb_mod.KnowledgeBase) -> coaching.Coaching:
+    """The concept notes and competencies, or exit 2 listing their problems."""
+    try:
+        return coaching.load(knowledge)
+    except problems_mod.InputError as err:
+        fail(err.problems, "dealcoach: the concept notes or competencies have problems.")
+        sys.exit(INVALID_INPUT)
+
+
+def trainee_name(given: str | None) -> str:
+    return given or os.environ.get("USER") or os.environ.get("USERNAME") or "trainee"
+
+
+@drill.command(
+    "next",
+    epilog=help_examples(
+        "dealcoach drill next --trainee 小王", "dealcoach drill next --trainee 小王 --as-of 2026-12-31"
+    ),
+)
+@click.option("--trainee", default=None, help="Whose next drill (default: your login name).")
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day to count the time since practice to (YYYY-MM-DD, UTC; default now).",
+)
+@db_option
+@kb_option
+def drill_next(
+    trainee: str | None, lang: Lang | None, as_of: Any, db_path: str | None, kb_dirs: tuple[str, ...]
+) -> None:
+    """The drill to play next, picked from weak concepts and the time since they were practised."""
+    knowledge = load_kb(kb_dirs)
+    lang = lang or default_lang()
+    trainee = trainee_name(trainee)
+    store = open_store(db_path, read_only_ok=True)
+    sessions = _storage(lambda: store.sessions(trainee))
+    unfinished = next((s for s in reversed(sessions) if s.finished_at is None), None)
+    if unfinished is not None:
+        title = drillreport.title_of(unfinished)[lang]
+        click.echo(
+            f"先把没做完的“{title}”做完：dealcoach drill run --resume --trainee {trainee}"
+            if lang == "zh"
+            else f"Finish “{title}” first: dealcoach drill run --resume --trainee {trainee}"
+        )
+        return
+    today = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
+    pick = drillreport.next_drill(sessions, drillsession.practice(kb_mod.scenarios_dir() / "drills"), today)
+    if pick is None:
+        fail(["dealcoach: there are no drills to pick from"])
+        sys.exit(INVALID_INPUT)
+    title = load_drill(pick.drill, knowledge).scenario.title(lang)
+    click.echo(("下一个：" if lang == "zh" else "Next: ") + f"dealcoach drill run {pick.drill}  {title}")
+    for line in drillreport.explain_pick(pick, sessions, knowledge, today, lang):
+        click.echo(line)
+
+
+@main.command("concept", epilog=help_examples("dealcoach concept R7", "dealcoach concept S4 --lang en"))
+@click.argument("concept_id")
+@click.option("--lang", type=click.Choice(LANGS), default=None)
+@kb_option
+def concept(concept_id: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
+    """A playbook concept in plain words: what it asks of you, the rules that apply it, the drills that practise it."""
+    knowledge = load_kb(kb_dirs)
+    found = next((c for c in knowledge.concepts if c.casefold() == concept_id.casefold()), None)
+    if found is None:
+        hint = did_you_mean(concept_id.upper(), knowledge.concepts, "dealcoach kb coverage")
+        fail([f"dealcoach: no concept {concept_id!r}{hint}"])
+        sys.exit(INVALID_INPUT)
+    drills = drillsession.practice(kb_mod.scenarios_dir() / "drills").get(found, [])
+    lines = coaching.page(found, knowledge, load_coaching(knowledge), drills, lang or default_lang())
+    fill = functools.partial(
+        templating.wrap, width=terminal.output_width(), keep=[f"dealcoach drill run {d}" for d in drills]
     )
+    for line in lines:
+        indent = line[: len(line) - len(line.lstrip())]
+        click.echo(fill(line.strip(), indent=indent) if line else "")
 
 
 @main.group(epilog=help_examples("dealcoach schema deal > deal.schema.json", "dealcoach schema docs"))

@@ -375,11 +375,12 @@ def test_each_drill_scores_low_for_poor_answers_and_plans_at_most_three_concepts
         play.answer(wrong[:1] if play.step.kind != "diagnose" else wrong)
     debrief = play.debrief()
     assert debrief.score <= debrief.max_score / 3
-    lines = debrief.lines(builtin, practice(SCENARIOS / "drills"), path.stem)
+    bundled = practice(SCENARIOS / "drills")
+    lines = debrief.lines(builtin, bundled, path.stem)
     plan = lines[lines.index("Study plan:") + 1 :]
     concepts = [line.split()[1] for line in plan if line.startswith("  - ")]
     assert 1 <= len(concepts) <= 3
-    assert concepts == debrief.review[:3]
+    assert concepts == debrief.plan(bundled)
     assert len([line for line in plan if line.startswith("    Practise: dealcoach drill run ")]) == len(concepts)
 
 
@@ -638,7 +639,7 @@ def test_report_shows_progress_weakest_concepts_first(tmp_path):
     report = json.loads(CliRunner().invoke(main, ["drill", "report", "--db", str(db), "--format", "json"]).output)
     assert [a["score"] for a in report[0]["attempts"]] == [4.0, 6.0]
     csv_text = CliRunner().invoke(main, ["drill", "report", "--db", str(db), "--format", "csv"]).output
-    assert csv_text.splitlines()[0] == "trainee,kind,id,title,score,max,percent,when"
+    assert csv_text.splitlines()[0] == "trainee,kind,id,title,score,max,percent,when,answers"
     assert any(line.startswith("amy,topic,R,") for line in csv_text.splitlines())
 
 

@@ -25,6 +25,8 @@ COMMANDS = [
     ["drill", "check"],
     ["drill", "run"],
     ["drill", "report"],
+    ["drill", "next"],
+    ["concept"],
     ["deal"],
     ["deal", "check"],
     ["deal", "new"],

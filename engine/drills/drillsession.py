@@ -20,6 +20,7 @@ from dealcoach.engine import yamlsource
 from dealcoach.engine.deals import deal as deal_mod
 from dealcoach.engine.deals.deal import Deal
 from dealcoach.engine.deals.vocabulary import Lang
+from dealcoach.engine.drills import coaching
 from dealcoach.engine.drills.drill import Drill, Examiner, Scenario, Step, Verdict
 from dealcoach.engine.drills.storage import Answer, Session, SessionBusyError, StorageError, Store, now
 from dealcoach.engine.playbook.kb import KnowledgeBase
@@ -208,8 +209,11 @@ class Play:
         return verdict, changes
 
     def debrief(self) -> Debrief:
-        debrief = Debrief.of(self.turns, self.kb, self.lang)
+        """The debrief of the steps answered so far; :class:`InputError` if the knowledge base's
+        notes or competencies have problems."""
+        debrief = Debrief.of(self.turns, self.kb, self.lang, coaching.load(self.kb))
         debrief.pass_mark = self.drill.scenario.pass_mark
+        debrief.explain = self.examiner.explain
         return debrief
 
 
@@ -218,64 +222,118 @@ class Debrief:
     score: float
     max_score: float
     by_concept: dict[str, tuple[float, float]]
+    by_competency: dict[str, tuple[float, float]]
+    turns: list[Turn]
     costly: list[Turn]
-    review: list[str]
+    review: list[str]  # the concepts to study, weakest first
     lang: Lang
+    notes: coaching.Coaching  # the concepts in plain words, and the competencies they belong to
     pass_mark: int | None = None  # percent; the drill's own, when the debrief is of a whole drill
+    explain: bool = False  # trainers: the rules behind each concept of the study plan
 
     @classmethod
-    def of(cls, turns: list[Turn], kb: KnowledgeBase, lang: Lang) -> Debrief:
+    def of(cls, turns: list[Turn], kb: KnowledgeBase, lang: Lang, notes: coaching.Coaching) -> Debrief:
+        """``notes`` places each concept in its competency, and later explains the study plan."""
         by_concept: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        by_competency: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for turn in turns:
             for concept in turn.verdict.concepts:
-                by_concept[concept][0] += turn.verdict.score
-                by_concept[concept][1] += turn.verdict.max_score
+                _add(by_concept[concept], turn.verdict)
+            # once per step and competency: a step citing two of its concepts is still one step
+            for competency in dict.fromkeys(notes.competency_of(c).id for c in turn.verdict.concepts):
+                _add(by_competency[competency], turn.verdict)
         costly = sorted(
             (t for t in turns if t.verdict.score < t.verdict.max_score),
             key=lambda t: t.verdict.score - t.verdict.max_score,
         )
         weak = sorted(
-            (c for c, (s, m) in by_concept.items() if s < m), key=lambda c: by_concept[c][0] / by_concept[c][1]
+            (c for c, (s, m) in by_concept.items() if s < m),
+            key=lambda c: (by_concept[c][0] / by_concept[c][1], by_concept[c][0] - by_concept[c][1]),
         )
         return cls(
             sum(t.verdict.score for t in turns),
             sum(t.verdict.max_score for t in turns),
             {c: (s, m) for c, (s, m) in by_concept.items()},
+            {c: (s, m) for c, (s, m) in by_competency.items()},
+            turns,
             costly,
             weak,
             lang,
+            notes,
         )
 
     def lines(self, kb: KnowledgeBase, practice: dict[str, list[str]] | None = None, drill: str = "") -> list[str]:
         zh = self.lang == "zh"
-        percent = round(100 * self.score / self.max_score) if self.max_score else 0
-        shown = f"（{percent}%）" if zh else f" ({percent}%)"
-        out = [("总分：" if zh else "Score: ") + f"{self.score:g}/{self.max_score:g}{shown}"]
+        out = [
+            ("总分：" if zh else "Score: ")
+            + f"{self.score:g}/{self.max_score:g}{_percent(self.score, self.max_score, zh)}"
+        ]
         if self.pass_mark is not None:
-            passed = percent >= self.pass_mark
+            passed = percent(self.score, self.max_score) >= self.pass_mark
             if zh:
                 out.append(f"{'合格' if passed else '尚未合格'}（及格线 {self.pass_mark}%）")
             else:
                 out.append(f"{'Certified' if passed else 'Not yet certified'} (pass mark {self.pass_mark}%)")
-        out.append("")
-        out.append("各要点得分：" if zh else "By concept:")
-        for concept, (score, most) in sorted(self.by_concept.items(), key=lambda kv: kv[1][0] / kv[1][1]):
-            colon = "：" if zh else ": "
-            out.append(f"  {concept} {kb.concepts[concept].title(self.lang)}{colon}{score:g}/{most:g}")
+        out += ["", "各项能力得分：" if zh else "By competency:"]
+        for competency, (score, most) in sorted(
+            self.by_competency.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0])
+        ):
+            name = self.notes.competencies.get(competency, coaching.OTHER_COMPETENCY).title(self.lang)
+            out.append(f"  {name}{'：' if zh else ': '}{score:g}/{most:g}{_percent(score, most, zh)}")
         if self.costly:
             out += ["", "失分最多的几步：" if zh else "The moves that cost most:"]
             for turn in self.costly[:3]:
                 out.append(f"  - {turn.step.prompt(self.lang)}")
                 out.append(f"    {turn.verdict.summary}")
-        if self.review:
+        plan = self.plan(practice or {})
+        if plan:
             out += ["", "学习计划：" if zh else "Study plan:"]
-            for concept in self.review[:STUDY_PLAN]:
-                drills = (practice or {}).get(concept, [])
-                where = next((d for d in drills if d != drill), drills[0] if drills else None)
-                out.append(f"  - {concept} {kb.concepts[concept].title(self.lang)}")
-                if where:
-                    out.append(("    练习：" if zh else "    Practise: ") + f"dealcoach drill run {where}")
+            for concept in plan:
+                out += self._plan_item(kb, concept, (practice or {}).get(concept, []), drill)
         return out
+
+    def plan(self, practice: dict[str, list[str]]) -> list[str]:
+        """The concepts to study, weakest first, at most :data:`STUDY_PLAN`: those a drill practises,
+        so every one comes with somewhere to practise it (the weakest of all when no drill does)."""
+        return ([c for c in self.review if practice.get(c)] or self.review)[:STUDY_PLAN]
+
+    def _plan_item(self, kb: KnowledgeBase, concept: str, drills: list[str], drill: str) -> list[str]:
+        """One concept to study: its name, what it means in plain words, and where to practise it
+        (another drill if one practises it, else this one again)."""
+        zh = self.lang == "zh"
+        lines = [f"  - {concept} {kb.concepts[concept].title(self.lang)}"]
+        note = self.notes.note(concept, self.lang)
+        if note:
+            lines.append(f"    {note}")
+        where = next((d for d in drills if d != drill), drills[0] if drills else None)
+        if where:
+            lines.append(("    练习：" if zh else "    Practise: ") + f"dealcoach drill run {where}")
+        rules = self._rules_behind(kb, concept)
+        if self.explain and rules:
+            lines.append(("    规则：" if zh else "    Rules: ") + ("、" if zh else ", ").join(rules))
+        return lines
+
+    def _rules_behind(self, kb: KnowledgeBase, concept: str) -> list[str]:
+        """The rules of this drill's steps that apply ``concept``: the ones its moves were judged by."""
+        rules = kb.rule_by_id
+        steps = [t.step for t in self.turns if concept in t.verdict.concepts]
+        cited = (o.rule for step in steps for o in step.options if o.rule in rules)
+        return sorted({rule for rule in cited if concept in rules[rule].model.concepts})
+
+
+def _add(total: list[float], verdict: Verdict) -> None:
+    total[0] += verdict.score
+    total[1] += verdict.max_score
+
+
+def percent(score: float, most: float) -> int:
+    """The share of the points scored, rounded as shown: a verdict never contradicts the number
+    printed beside it."""
+    return round(100 * score / most) if most else 0
+
+
+def _percent(score: float, most: float, zh: bool) -> str:
+    return f"（{percent(score, most)}%）" if zh else f" ({percent(score, most)}%)"
 
 
 def practice(directory: Path) -> dict[str, list[str]]:

@@ -7,9 +7,8 @@ so stopping at any point (Ctrl-C, a closed terminal, a killed process) loses not
 
 from __future__ import annotations
 
-import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 import click
@@ -20,19 +19,20 @@ from dealcoach.engine.drills.storage import SessionBusyError
 from dealcoach.engine.exitcodes import INTERRUPTED, INVALID_INPUT
 from dealcoach.engine.playbook.kb import scenarios_dir
 from dealcoach.engine.problems import InputError
-from dealcoach.engine.render.templating import wrap
+from dealcoach.engine.render.templating import display_width, wrap
+from dealcoach.engine.render.terminal import output_width
 
-MIN_WIDTH = 40
-
-
-def width() -> int:
-    """The terminal's width (80 columns when output is not a terminal)."""
-    return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns - 1)
+COMMAND_LABEL = 14  # the widest indent and label before a command in the debrief: "    Practise: "
 
 
-def _wrapper(session: Play) -> Callable[..., str]:
-    """``wrap`` for this terminal, never splitting a person's name across lines."""
-    return partial(wrap, width=width(), keep=[p.name for p in session.drill.deal.stakeholders])
+def _wrapper(session: Play, commands: Iterable[str] = ()) -> Callable[..., str]:
+    """``wrap`` for this terminal, never splitting a person's name (or one of ``commands``, to be
+    copied and pasted) across lines."""
+    width = output_width()
+    # A command wider than a line after its label (练习：) breaks at its spaces instead: kept whole,
+    # it would be cut inside the drill's name.
+    fitting = [c for c in commands if display_width(c) <= width - COMMAND_LABEL]
+    return partial(wrap, width=width, keep=[*(p.name for p in session.drill.deal.stakeholders), *fitting])
 
 
 def play(session: Play, lines: Iterator[str] | None) -> None:
@@ -99,9 +99,11 @@ def _play(session: Play, lines: Iterator[str] | None) -> None:
     click.echo("")
     click.echo("—— 复盘 ——" if zh else "--- Debrief ---")
     bundled = drillsession.practice(scenarios_dir() / "drills")
+    fill = _wrapper(session, sorted({f"dealcoach drill run {d}" for drills in bundled.values() for d in drills}))
     for line in session.debrief().lines(session.kb, bundled, session.drill.name):
         indent = line[: len(line) - len(line.lstrip())]
-        click.echo(fill(line.strip(), indent=indent + "    ", first=indent) if line else "")
+        hanging = indent + ("  " if line.lstrip().startswith("- ") else "")
+        click.echo(fill(line.strip(), indent=hanging, first=indent) if line else "")
 
 
 def _recap(session: Play) -> None:
