@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dealcoach.engine import yamlsource
 from dealcoach.engine.deals.vocabulary import Lang
-from dealcoach.engine.playbook.kb import KnowledgeBase, _layer_files
+from dealcoach.engine.playbook.kb import KnowledgeBase, layer_files
 from dealcoach.engine.problems import InputError, Problem
 
 NOTES_FILE = "concept-notes.yaml"
@@ -80,12 +80,12 @@ def load(kb: KnowledgeBase) -> Coaching:
     problems: list[Problem] = []
     coaching = Coaching()
     # Read like the knowledge base's own layer files (regular files only, safely, size-capped).
-    for document, notes in _layer_files(yamlsource.load, kb.layers, NOTES_FILE, _NotesFile, problems):
+    for document, notes in layer_files(yamlsource.load, kb.layers, NOTES_FILE, _NotesFile, problems):
         for concept, text in notes.notes.items():
             if concept not in kb.concepts:
                 problems.append(document.problem(("notes", concept), f"unknown concept id {concept!r}"))
             coaching.notes[concept] = text
-    for document, groups in _layer_files(yamlsource.load, kb.layers, COMPETENCIES_FILE, _CompetenciesFile, problems):
+    for document, groups in layer_files(yamlsource.load, kb.layers, COMPETENCIES_FILE, _CompetenciesFile, problems):
         for i, entry in enumerate(groups.competencies):
             problems += _competency_problems(entry, coaching, kb, document, ("competencies", i))
             coaching.competencies[entry.id] = Competency(

@@ -215,7 +215,7 @@ class _KnowledgeOnlyFile(BaseModel):
     concepts: dict[str, _KnowledgeOnlyEntry] = {}
 
 
-def _layer_files(
+def layer_files(
     read: Reader, layers: Iterable[Path], name: str, model: type[M], problems: list[Problem]
 ) -> Iterator[tuple[Document, M]]:
     """Each layer's ``name`` file, validated with ``model``; problems are collected, not raised."""
@@ -236,7 +236,7 @@ def _knowledge_only(
 ) -> dict[str, str]:
     """Concepts taught by drills rather than rules (``knowledge-only.yaml``), with the reason."""
     found: dict[str, str] = {}
-    for document, parsed in _layer_files(read, layers, "knowledge-only.yaml", _KnowledgeOnlyFile, problems):
+    for document, parsed in layer_files(read, layers, "knowledge-only.yaml", _KnowledgeOnlyFile, problems):
         for concept_id, entry in parsed.concepts.items():
             if concept_id not in concepts:
                 problems.append(document.problem(("concepts", concept_id), f"unknown concept id {concept_id!r}"))
@@ -249,7 +249,7 @@ def _concepts(
 ) -> dict[str, Concept]:
     """The concept map (``concepts.yaml``) of every layer; ``topics`` receives the topic titles."""
     concepts: dict[str, Concept] = {}
-    for _, parsed in _layer_files(read, layers, "concepts.yaml", _ConceptsFile, problems):
+    for _, parsed in layer_files(read, layers, "concepts.yaml", _ConceptsFile, problems):
         topics.update(parsed.topics)
         concepts.update(
             {item.id: Concept(item.id, item.title.zh, item.title.en, item.method) for item in parsed.concepts}
@@ -278,7 +278,7 @@ def _claims(
 def _scoring(read: Reader, layers: Iterable[Path], problems: list[Problem]) -> Scoring:
     """The health-score weights; a later layer's ``assessment.yaml`` replaces the earlier one."""
     scoring = Scoring()
-    for _, parsed in _layer_files(read, layers, "assessment.yaml", Scoring, problems):
+    for _, parsed in layer_files(read, layers, "assessment.yaml", Scoring, problems):
         scoring = parsed
     return scoring
 
@@ -290,7 +290,7 @@ def _ranking(
     ranking = Ranking()
     enums = {name: vocabulary.ids(name) for name in ("priority", "signal", "red_flag", "stage", "category")}
     fields = {f"{t}.{f}" for t, fact_type in schema.types.items() for f in fact_type.fields}
-    for document, parsed in _layer_files(read, layers, "ranking.yaml", Ranking, problems):
+    for document, parsed in layer_files(read, layers, "ranking.yaml", Ranking, problems):
         problems += check_ranking(parsed, document, enums, fields)
         ranking = parsed
     return ranking
