@@ -8,10 +8,9 @@ JSON is a 400; a deal that is not valid a 422 listing every problem with the fie
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from dealcoach.engine.advising import advice as advice_mod
@@ -21,7 +20,7 @@ from dealcoach.engine.deals import deal as deal_mod
 from dealcoach.engine.deals import schema as schema_mod
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.render import report
-from dealcoach.engine.web.app import Site, site
+from dealcoach.engine.web.app import SiteDep
 from dealcoach.engine.yamlsource import load
 
 router = APIRouter(prefix="/api", tags=["advice"])
@@ -66,8 +65,8 @@ def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
 )
 async def advise(
     request: Request,
-    lang: Literal["zh", "en"] = Query("en", description="Language of the advice."),
-    shared: Site = Depends(site),
+    shared: SiteDep,
+    lang: Annotated[Literal["zh", "en"], Query(description="Language of the advice.")] = "en",
 ) -> Response:
     body = await request.body()
     try:
@@ -90,10 +89,10 @@ async def advise(
 
 
 @router.get("/schema/deal", summary="JSON Schema of the deal format (as `dealcoach schema deal`)")
-def deal_schema(shared: Site = Depends(site)) -> JSONResponse:
+def deal_schema(shared: SiteDep) -> JSONResponse:
     return JSONResponse(schema_mod.deal_schema(shared.kb.vocabulary))
 
 
 @router.get("/schema/advice", summary="JSON Schema of the advice document (as `dealcoach schema advice`)")
-def advice_schema(shared: Site = Depends(site)) -> JSONResponse:
+def advice_schema(shared: SiteDep) -> JSONResponse:
     return JSONResponse(schema_mod.advice_schema(shared.kb.vocabulary, list(shared.kb.concepts)))

@@ -18,11 +18,11 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import jinja2
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -83,6 +83,9 @@ class Site:
 def site(request: Request) -> Site:
     """The app's shared state, for a route (``Depends(site)``) or a helper."""
     return request.app.state.site
+
+
+SiteDep = Annotated[Site, Depends(site)]
 
 
 def lang_of(request: Request) -> Lang:

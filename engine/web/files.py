@@ -16,26 +16,26 @@ SUFFIXES = (".yaml", ".yml", ".json")
 MAX_LISTED = 1_000  # deal files listed on the front page
 
 
-class Refused(ValueError):
+class RefusedError(ValueError):
     """A name that does not stand for a deal file inside the folder; the message says why."""
 
 
 def resolve(folder: Path, name: str) -> Path:
-    """The file ``name`` (relative to ``folder``) as an absolute path inside it, or :class:`Refused`."""
+    """The file ``name`` (relative to ``folder``) as an absolute path inside it, or :class:`RefusedError`."""
     if not name or len(name) > 255 or any(unicodedata.category(ch) == "Cc" for ch in name):
-        raise Refused("give a file name such as deals/bank.yaml")
+        raise RefusedError("give a file name such as deals/bank.yaml")
     if "\\" in name or ":" in name:
-        raise Refused(f"{name!r}: use / between folders, without a drive or a backslash")
+        raise RefusedError(f"{name!r}: use / between folders, without a drive or a backslash")
     relative = PurePosixPath(name)
     if relative.is_absolute():
-        raise Refused(f"{name!r}: give a path inside the served folder, not an absolute one")
+        raise RefusedError(f"{name!r}: give a path inside the served folder, not an absolute one")
     if any(part in ("..", ".") or part.startswith(".") for part in relative.parts):
-        raise Refused(f"{name!r}: a file name may not contain '..' or parts starting with a dot")
+        raise RefusedError(f"{name!r}: a file name may not contain '..' or parts starting with a dot")
     if relative.suffix.lower() not in SUFFIXES:
-        raise Refused(f"{name!r}: a deal file ends in .yaml, .yml or .json")
+        raise RefusedError(f"{name!r}: a deal file ends in .yaml, .yml or .json")
     path = (folder / relative).resolve()
     if not path.is_relative_to(folder):
-        raise Refused(f"{name!r}: leads outside the served folder")
+        raise RefusedError(f"{name!r}: leads outside the served folder")
     return path
 
 
@@ -43,7 +43,7 @@ def existing(folder: Path, name: str) -> Path:
     """An existing regular deal file inside ``folder``."""
     path = resolve(folder, name)
     if not path.is_file():
-        raise Refused(f"{name!r}: no such deal file in the served folder")
+        raise RefusedError(f"{name!r}: no such deal file in the served folder")
     return path
 
 
@@ -51,9 +51,9 @@ def writable(folder: Path, name: str) -> Path:
     """Where a deal may be written: inside ``folder``, in a folder that exists."""
     path = resolve(folder, name)
     if not path.parent.is_dir():
-        raise Refused(f"{name!r}: the folder {path.parent.relative_to(folder).as_posix()!r} does not exist")
+        raise RefusedError(f"{name!r}: the folder {path.parent.relative_to(folder).as_posix()!r} does not exist")
     if path.exists() and not path.is_file():
-        raise Refused(f"{name!r}: not a regular file")
+        raise RefusedError(f"{name!r}: not a regular file")
     return path
 
 
@@ -73,7 +73,7 @@ def listing(folder: Path) -> list[str]:
             relative = (Path(root) / name).relative_to(folder).as_posix()
             try:
                 existing(folder, relative)
-            except Refused:
+            except RefusedError:
                 continue
             found.append(relative)
             if len(found) >= MAX_LISTED:
