@@ -14,6 +14,7 @@ changes state, and a Content-Security-Policy that lets the page run only the ven
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -160,13 +161,16 @@ def create_app(
 
 def _environment() -> jinja2.Environment:
     """Our own templates; everything inserted is escaped unless a template says otherwise."""
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.do"],
     )
+    environment.filters["tojson_text"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2)
+    return environment
 
 
 async def _headers_and_language(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

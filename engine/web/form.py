@@ -21,7 +21,7 @@ from typing import Any
 from dealcoach.engine.deals import schema as schema_mod
 from dealcoach.engine.deals.schema import Field
 from dealcoach.engine.deals.vocabulary import Lang, Vocabulary
-from dealcoach.engine.problems import Path, format_path
+from dealcoach.engine.problems import Path, Problem, format_path
 
 NAME = re.compile(r"[A-Za-z_]\w*(?:\[\d{1,3}\]|\.[A-Za-z_]\w*)*", re.ASCII)  # no row beyond 999
 TOKEN = re.compile(r"\[(\d+)\]|([A-Za-z_]\w*)", re.ASCII)
@@ -183,12 +183,16 @@ class Choice:
 class Labels:
     """The vocabulary's words for the form: field names and the choices of every enum."""
 
-    def __init__(self, vocabulary: Vocabulary, lang: Lang):
-        self.vocabulary, self.lang = vocabulary, lang
+    def __init__(self, vocabulary: Vocabulary, lang: Lang, own: dict[str, tuple[str, str]]):
+        self.vocabulary, self.lang, self.own = vocabulary, lang, own
 
     def field(self, spec: Field) -> str:
+        """The vocabulary's name for the field; for a field it has none for (``notes``), the app's own."""
         label = schema_mod.field_label(self.vocabulary, spec.owner, spec.name)
-        return label(self.lang) if label else spec.name.replace("_", " ")
+        if label:
+            return label(self.lang)
+        zh, en = self.own.get(f"field_{spec.name}", (spec.name, spec.name.replace("_", " ")))
+        return zh if self.lang == "zh" else en
 
     def choices(self, spec: Field, current: Any) -> list[Choice]:
         """The values of the field's enum with their labels; a value the vocabulary does not know
@@ -200,7 +204,7 @@ class Labels:
         terms = self.vocabulary.enums.get(enum, {})
         found = [Choice(term_id, f"{term(self.lang)}") for term_id, term in terms.items()]
         for value in current if isinstance(current, list) else [current]:
-            normal = self.selected(spec, value)
+            normal = None if value is None else self.selected(spec, value)
             if normal is not None and normal not in terms:
                 found.append(Choice(normal, normal))
         return found
@@ -208,7 +212,7 @@ class Labels:
     def selected(self, spec: Field, value: Any) -> str | None:
         """The choice a value stands for: ``怀疑`` is ``doubt``, True is ``true``; None for nothing."""
         if value is None:
-            return "unknown" if spec.kind == "tristate" else spec.default
+            return "unknown" if spec.kind == "tristate" else None if spec.default is None else str(spec.default)
         if spec.kind == "integer":
             return str(value)
         term = self.vocabulary.normalise(spec.enum or "", value)
@@ -225,6 +229,43 @@ def is_choice(spec: Field) -> bool:
         and spec.maximum is not None
         and spec.maximum - spec.minimum < SMALL_RANGE
     )
+
+
+def layout(fields: tuple[Field, ...], data: Any, prefix: Path = ()) -> list[Path]:
+    """Every path the form shows for ``data``: fields, sections, lists and each of their rows."""
+    found: list[Path] = []
+    values = data if isinstance(data, dict) else {}
+    for spec in fields:
+        path = prefix + (spec.name,)
+        found.append(path)
+        if spec.kind == "section":
+            found += layout(spec.children, values.get(spec.name), path)
+        elif spec.kind == "records":
+            for index, row in enumerate(rows(values.get(spec.name))):
+                found.append(path + (index,))
+                found += layout(spec.children, row, path + (index,))
+    return found
+
+
+def rows(value: Any) -> list[dict[str, Any]]:
+    """The rows of a list as the form shows them (an entry that is no mapping is an empty row)."""
+    return [row if isinstance(row, dict) else {} for row in value] if isinstance(value, list) else []
+
+
+def place(problems: Iterable[Problem], paths: list[Path]) -> dict[str, list[str]]:
+    """Each problem's message by the id of the input of its field, or of the nearest section or
+    row the form shows (an unknown key in a row is shown at the row). Every problem is also listed
+    in the advice panel, so one the form has no place for is still seen."""
+    shown = {input_id(path) for path in paths}
+    placed: dict[str, list[str]] = {}
+    for problem in problems:
+        path = parse_name(problem.path) if problem.path else None
+        for end in range(len(path or ()), 0, -1):
+            target = input_id((path or ())[:end])
+            if target in shown:
+                placed.setdefault(target, []).append(problem.message)
+                break
+    return placed
 
 
 def input_id(path: Path) -> str:
