@@ -215,8 +215,9 @@ def _error(request: Request, status: int, message: str) -> Response:
 
 
 class BodyLimit:
-    """413 for a request body larger than ``limit`` bytes, whether it announces its length or not
-    (a chunked upload is counted as it arrives and refused at the limit, before it is all read)."""
+    """413 for a request body larger than ``limit`` bytes, whether it announces its length or not:
+    a body without a length (chunked) is read up to the limit before the app sees it, and refused
+    as soon as it goes beyond."""
 
     def __init__(self, app: ASGIApp, limit: int):
         self.app, self.limit = app, limit
@@ -225,18 +226,27 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
-            await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.limit:
+                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
             return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        messages: list[Message] = []
+        size = 0
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise StarletteHTTPException(413, TOO_LARGE)
-            return message
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)

@@ -12,6 +12,8 @@ import os
 import unicodedata
 from pathlib import Path, PurePosixPath
 
+from dealcoach.engine.playbook.kb import EXPECT_SUFFIX
+
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_LISTED = 1_000  # deal files listed on the front page
 
@@ -71,6 +73,8 @@ def listing(folder: Path) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             relative = (Path(root) / name).relative_to(folder).as_posix()
+            if name.endswith(EXPECT_SUFFIX):  # a bundled deal's expectations, beside it; not a deal
+                continue
             try:
                 existing(folder, relative)
             except RefusedError:
