@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,8 +175,11 @@ def _environment() -> jinja2.Environment:
 
 
 async def _headers_and_language(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Security headers on every answer; ``?lang=`` remembered in a cookie for the next pages."""
+    """Security headers on every answer, with the time the app took (``Server-Timing``, which
+    bench/bench_web.py reads); ``?lang=`` remembered in a cookie for the next pages."""
+    start = time.perf_counter()
     response = await call_next(request)
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.2f}"
     response.headers.update(SECURITY_HEADERS)
     chosen = request.query_params.get("lang")
     if chosen in LANGS and request.cookies.get(LANG_COOKIE) != chosen:
