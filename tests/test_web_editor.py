@@ -314,6 +314,12 @@ def test_a_file_that_is_not_yaml_is_reported_not_opened(client, folder):
     assert str(folder) not in response.text
 
 
+def test_a_file_that_is_no_mapping_is_reported_not_opened(client, folder):
+    (folder / "list.yaml").write_text("- a\n- b\n", encoding="utf-8")
+    response = client.get("/deals/edit?file=list.yaml")
+    assert response.status_code == 422 and "must be a mapping" in response.text
+
+
 @pytest.mark.parametrize(
     "pairs",
     [

@@ -107,8 +107,10 @@ def open_deal(request: Request, file: str = "") -> HTMLResponse:
     except InputError as err:
         message = "; ".join(str(problem).replace(str(shared.folder) + "/", "") for problem in err.problems)
         return render(request, "error.html.j2", status_code=422, status=422, message=message)
-    data = document.data if isinstance(document.data, dict) else {}
-    return editor(request, data, file=file, opened=file)
+    if not isinstance(document.data, dict):
+        message = f"{file}: a deal file must be a mapping with keys such as name, account, stakeholders"
+        return render(request, "error.html.j2", status_code=422, status=422, message=message)
+    return editor(request, document.data, file=file, opened=file)
 
 
 @router.get("/deals/download")
