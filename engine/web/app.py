@@ -134,7 +134,7 @@ def create_app(
         title="dealcoach",
         version=__version__,
         description="Advice on key-account deals from a rule-based playbook, served locally.",
-        docs_url="/api/docs",
+        docs_url=None,  # FastAPI's documentation pages load their scripts from a CDN: the app stays offline
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
