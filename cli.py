@@ -1049,6 +1049,51 @@ def schema_docs(kb_dirs: tuple[str, ...]) -> None:
     click.echo(dealdoc.reference(load_kb(kb_dirs)), nl=False)
 
 
+@main.command(
+    epilog=help_examples(
+        "dealcoach serve                         the deal files in this folder, at http://127.0.0.1:8000/",
+        "dealcoach serve deals/ --port 8080 --lang zh",
+    )
+)
+@click.argument("folder", required=False, default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="The port to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on; anything but 127.0.0.1 or localhost opens the app to other computers.",
+)
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the pages until one is chosen.")
+@kb_option
+def serve(folder: Path, port: int, host: str, lang: Lang | None, kb_dirs: tuple[str, ...]) -> None:
+    """Open a local web app on the deal files in FOLDER (default: here): edit a deal in a form and see
+    the advice change as you type. Needs the web extra: pip install 'dealcoach[web]'."""
+    from dealcoach.engine import web
+
+    absent = web.missing()
+    if absent:
+        click.echo(
+            f"dealcoach: the web app needs {', '.join(absent)}, which is not installed; run: {web.INSTALL_HINT}",
+            err=True,
+        )
+        sys.exit(INVALID_INPUT)
+    from dealcoach.engine.web import server
+
+    knowledge = load_kb(kb_dirs)
+    if not server.is_loopback(host):
+        click.echo(
+            f"dealcoach: warning: listening on {host}, so other computers that can reach this one can read and "
+            "change the deal files in the folder; there is no login. Use the default (127.0.0.1) unless you mean it.",
+            err=True,
+        )
+    click.echo(f"dealcoach: serving {folder} at {server.url(host, port)} (Ctrl-C stops)", err=True)
+    try:
+        server.serve(folder, host, port, lang or default_lang(), knowledge, kb_dirs)
+    except OSError as err:
+        click.echo(f"dealcoach: cannot listen on {host}:{port}: {err.strerror or err}", err=True)
+        sys.exit(INVALID_INPUT)
+
+
 @main.group("deal", epilog=help_examples("dealcoach deal new deal.yaml --lang zh", "dealcoach deal check deal.yaml"))
 def deal_group() -> None:
     """Check deal files, or describe a new deal in the terminal."""

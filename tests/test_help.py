@@ -34,6 +34,7 @@ COMMANDS = [
     ["schema", "deal"],
     ["schema", "advice"],
     ["schema", "docs"],
+    ["serve"],
 ]
 
 
