@@ -39,7 +39,13 @@ from dealcoach.engine.playbook import kb as kb_mod
 from dealcoach.engine.web.words import WORDS
 
 HERE = Path(__file__).resolve().parent
-PAGES = ("deals", "api")  # modules of this package that add routes, in the order of the navigation
+PAGES = (
+    "deals",
+    "board",
+    "drills",
+    "playbook",
+    "api",
+)  # modules of this package that add routes, in the order of the navigation
 MAX_BODY = 2_000_000  # bytes, as for a deal file (yamlsource.MAX_BYTES)
 TOO_LARGE = f"the request is larger than {MAX_BODY // 1_000_000} MB"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")

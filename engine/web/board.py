@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from urllib.parse import urlencode
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
