@@ -86,7 +86,9 @@ def test_sorting_by_stage_puts_the_latest_stage_first(client, builtin):
 
 
 def test_sorting_by_red_flags_puts_the_deal_with_most_flags_first(client):
-    counts = [int(n) for n in re.findall(r'<span class="flag-count">(\d+)</span>', client.get("/board?sort=flags").text)]
+    counts = [
+        int(n) for n in re.findall(r'<span class="flag-count">(\d+)</span>', client.get("/board?sort=flags").text)
+    ]
     assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]
 
 
