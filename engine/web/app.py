@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,15 +40,9 @@ from dealcoach.engine.playbook import kb as kb_mod
 from dealcoach.engine.web.words import WORDS
 
 HERE = Path(__file__).resolve().parent
-PAGES = (
-    "deals",
-    "board",
-    "drills",
-    "playbook",
-    "api",
-)  # modules of this package that add routes, in the order of the navigation
+PAGES = ("deals", "crmimport", "board", "drills", "playbook", "api")  # route modules, in the order of the navigation
 MAX_BODY = 2_000_000  # bytes, as for a deal file (yamlsource.MAX_BYTES)
-TOO_LARGE = f"the request is larger than {MAX_BODY // 1_000_000} MB"
+LARGER_BODIES = {"/deals/import": 20_000_000}  # CRM export files, uploaded together
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 LANG_COOKIE = "dealcoach_lang"
 SECURITY_HEADERS = {
@@ -161,7 +156,7 @@ def create_app(
     app.middleware("http")(_headers_and_language)
     app.middleware("http")(_same_origin)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(BodyLimit, limit=MAX_BODY, larger=LARGER_BODIES)
     return app
 
 
@@ -180,8 +175,11 @@ def _environment() -> jinja2.Environment:
 
 
 async def _headers_and_language(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Security headers on every answer; ``?lang=`` remembered in a cookie for the next pages."""
+    """Security headers on every answer, with the time the app took (``Server-Timing``, which
+    bench/bench_web.py reads); ``?lang=`` remembered in a cookie for the next pages."""
+    start = time.perf_counter()
     response = await call_next(request)
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.2f}"
     response.headers.update(SECURITY_HEADERS)
     chosen = request.query_params.get("lang")
     if chosen in LANGS and request.cookies.get(LANG_COOKIE) != chosen:
@@ -225,18 +223,20 @@ class BodyLimit:
     a body without a length (chunked) is read up to the limit before the app sees it, and refused
     as soon as it goes beyond."""
 
-    def __init__(self, app: ASGIApp, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None):
+        self.app, self.limit, self.larger = app, limit, larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.limit)
+        refusal = PlainTextResponse(f"the request is larger than {limit // 1_000_000} MB", status_code=413)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.limit:
-                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+            if not declared.isdigit() or int(declared) > limit:
+                await refusal(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -246,8 +246,8 @@ class BodyLimit:
             message = await receive()
             messages.append(message)
             size += len(message.get("body", b""))
-            if size > self.limit:
-                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+            if size > limit:
+                await refusal(scope, receive, send)
                 return
             if message["type"] != "http.request" or not message.get("more_body"):
                 break

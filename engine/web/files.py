@@ -22,7 +22,7 @@ class RefusedError(ValueError):
     """A name that does not stand for a deal file inside the folder; the message says why."""
 
 
-def resolve(folder: Path, name: str) -> Path:
+def resolve(folder: Path, name: str, *, suffixes: tuple[str, ...] = SUFFIXES) -> Path:
     """The file ``name`` (relative to ``folder``) as an absolute path inside it, or :class:`RefusedError`."""
     if not name or len(name) > 255 or any(unicodedata.category(ch) == "Cc" for ch in name):
         raise RefusedError("give a file name such as deals/bank.yaml")
@@ -33,7 +33,7 @@ def resolve(folder: Path, name: str) -> Path:
         raise RefusedError(f"{name!r}: give a path inside the served folder, not an absolute one")
     if any(part in ("..", ".") or part.startswith(".") for part in relative.parts):
         raise RefusedError(f"{name!r}: a file name may not contain '..' or parts starting with a dot")
-    if relative.suffix.lower() not in SUFFIXES:
+    if suffixes and relative.suffix.lower() not in suffixes:
         raise RefusedError(f"{name!r}: a deal file ends in .yaml, .yml or .json")
     path = (folder / relative).resolve()
     if not path.is_relative_to(folder):
@@ -56,6 +56,16 @@ def writable(folder: Path, name: str) -> Path:
         raise RefusedError(f"{name!r}: the folder {path.parent.relative_to(folder).as_posix()!r} does not exist")
     if path.exists() and not path.is_file():
         raise RefusedError(f"{name!r}: not a regular file")
+    return path
+
+
+def folder(served: Path, name: str) -> Path:
+    """A folder inside ``served`` to write into: the folder itself, or one below it whose parent exists."""
+    path = resolve(served, name, suffixes=()) if name not in ("", ".") else served
+    if path.exists() and not path.is_dir():
+        raise RefusedError(f"{name!r}: not a folder")
+    if not path.parent.is_dir():
+        raise RefusedError(f"{name!r}: the folder above it does not exist")
     return path
 
 
