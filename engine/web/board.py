@@ -40,6 +40,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "sort_asc": ("升序", "ascending"),
     "sort_desc": ("降序", "descending"),
     "board_order": ("顺序", "Order"),
+    "board_sorted_by": ("项目（按{}，{}）", "Deals by {} ({})"),
     "board_apply": ("排序", "Sort"),
     "board_owner_view": ("{} 的项目", "Deals of {}"),
     "board_all_owners": ("显示所有负责人的项目", "Show every owner's deals"),
