@@ -198,4 +198,5 @@ def _names(request: Request) -> dict[str, Any]:
     return {
         "concept_title": lambda c: knowledge.concepts[c].title(lang) if c in knowledge.concepts else c,
         "category_label": lambda name: knowledge.vocabulary.label("category", name, lang),
+        "priority_label": lambda priority: knowledge.vocabulary.label("priority", priority, lang),
     }
