@@ -32,6 +32,7 @@ COMMANDS = [
     ["schema", "deal"],
     ["schema", "advice"],
     ["schema", "docs"],
+    ["serve"],
 ]
 
 

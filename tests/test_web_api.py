@@ -98,7 +98,10 @@ def test_the_openapi_description_documents_the_advise_endpoint(client):
     operation = spec["paths"]["/api/advise"]["post"]
     assert {"200", "400", "413", "422"} <= set(operation["responses"])
     assert [p["name"] for p in operation["parameters"]] == ["lang"]
-    assert client.get("/api/docs").status_code == 200
+
+
+def test_no_page_that_loads_scripts_from_a_cdn_is_served(client):
+    assert client.get("/api/docs").status_code == 404 and client.get("/redoc").status_code == 404
 
 
 def test_the_schemas_are_those_of_the_schema_command(client):

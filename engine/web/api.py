@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from dealcoach.engine.advising import advice as advice_mod
@@ -40,6 +40,14 @@ def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
     ]
 
 
+async def _body(request: Request) -> bytes:
+    """The request body, read in the event loop; the route (the engine's work) runs in a worker thread."""
+    return await request.body()
+
+
+Body = Annotated[bytes, Depends(_body)]
+
+
 @router.post(
     "/advise",
     summary="Advice on one deal",
@@ -63,12 +71,11 @@ def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
         }
     },
 )
-async def advise(
-    request: Request,
+def advise(
+    body: Body,
     shared: SiteDep,
     lang: Annotated[Literal["zh", "en"], Query(description="Language of the advice.")] = "en",
 ) -> Response:
-    body = await request.body()
     try:
         document = load(BODY, text=body.decode("utf-8-sig"))
     except UnicodeDecodeError as err:

@@ -3,7 +3,10 @@ added as routers.
 
 A page module (``deals``, and later ``board``, ``drills``, ``playbook``) defines ``router`` (a
 FastAPI ``APIRouter``), ``NAV`` (its entry in the navigation, or None) and optionally ``WORDS``
-(its interface text in both languages); adding a page is adding its name to :data:`PAGES`.
+(its interface text in both languages); adding a page is adding its name to :data:`PAGES`. Its
+routes get the shared state with ``site(request)`` (or a ``SiteDep`` parameter), the language with
+``lang_of(request)``, and answer with ``render(request, "its.html.j2", ...)``: a template in
+``templates/`` that extends ``base.html.j2`` and calls ``t("key")`` for its words.
 
 What a browser sends is untrusted, and the app may be reachable from other pages the same
 browser has open (a site can post a form to 127.0.0.1), so every request goes through:
@@ -40,7 +43,14 @@ from dealcoach.engine.playbook import kb as kb_mod
 from dealcoach.engine.web.words import WORDS
 
 HERE = Path(__file__).resolve().parent
-PAGES = ("deals", "crmimport", "board", "drills", "playbook", "api")  # route modules, in the order of the navigation
+PAGES = (
+    "deals",
+    "crmimport",
+    "board",
+    "drills",
+    "playbook",
+    "api",
+)  # modules that add routes, in the order of the navigation
 MAX_BODY = 2_000_000  # bytes, as for a deal file (yamlsource.MAX_BYTES)
 LARGER_BODIES = {"/deals/import": 20_000_000}  # CRM export files, uploaded together
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -131,7 +141,7 @@ def create_app(
         title="dealcoach",
         version=__version__,
         description="Advice on key-account deals from a rule-based playbook, served locally.",
-        docs_url="/api/docs",
+        docs_url=None,  # FastAPI's documentation pages load their scripts from a CDN: the app stays offline
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -27,13 +27,6 @@ class Evaluation:
     assessment: assessment_mod.Assessment | None = None
     unfired: list[str] = field(default_factory=list)  # rule ids a "why not" can be asked about
 
-    def errors(self) -> dict[str, list[str]]:
-        """Problem messages by the field path they name ("" for the deal as a whole)."""
-        found: dict[str, list[str]] = {}
-        for problem in self.problems:
-            found.setdefault(problem.path, []).append(problem.message)
-        return found
-
 
 def validate(site: Site, data: Any) -> deal_mod.Deal:
     """The deal, or :class:`InputError` with one problem per invalid field."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime
 import re
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from dealcoach.engine.crm import cells, importer
 from dealcoach.engine.problems import InputError
@@ -54,15 +55,19 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+async def _form(request: Request) -> FormData:
+    """The uploaded files, read in the event loop; the import itself runs in a worker thread."""
+    return await request.form(max_files=len(UPLOADS), max_fields=20)
+
+
 @router.get("/deals/import", response_class=HTMLResponse)
 def import_form(request: Request) -> HTMLResponse:
     return page(request, crm="salesforce", out="imported", as_of="")
 
 
 @router.post("/deals/import", response_class=HTMLResponse)
-async def import_files(request: Request) -> HTMLResponse:
+def import_files(request: Request, posted: Annotated[FormData, Depends(_form)]) -> HTMLResponse:
     """Read the uploaded export, write its open deals; every problem shown, nothing crashes."""
-    posted = await request.form(max_files=len(UPLOADS), max_fields=20)
     crm = str(posted.get("crm", ""))
     out, as_of = str(posted.get("out", "")).strip(), str(posted.get("as_of", "")).strip()
     shown = {"crm": crm if crm in importer.CRMS else "salesforce", "out": out, "as_of": as_of}
@@ -75,7 +80,7 @@ async def import_files(request: Request) -> HTMLResponse:
     except ValueError:
         return page(request, **shown, problems=[("bad_date",)])
     with tempfile.TemporaryDirectory(prefix="dealcoach-import-") as scratch:
-        given = {name: str(await _keep(upload, Path(scratch) / name)) for name, upload in uploads.items()}
+        given = {name: str(_keep(upload, Path(scratch) / name)) for name, upload in uploads.items()}
         wanted = importer.Request(shown["crm"], **given)
         missing = [option.removeprefix("--").replace("-", "_") for option in wanted.missing()]
         if missing:
@@ -101,12 +106,13 @@ def page(request: Request, **context: Any) -> HTMLResponse:
     return render(request, "import.html.j2", crms=importer.CRMS, uploads=UPLOADS, **context)
 
 
-async def _keep(upload: UploadFile, folder: Path) -> Path:
+def _keep(upload: UploadFile, folder: Path) -> Path:
     """The upload saved under its own base name (problems then name the user's file)."""
     folder.mkdir()
     name = Path(upload.filename or "upload").name.replace("\x00", "") or "upload"
     path = folder / name
-    path.write_bytes(await upload.read())
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out)
     return path
 
 

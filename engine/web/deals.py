@@ -10,11 +10,11 @@ the message under every input (empty where the input is fine).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import yaml
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -79,6 +79,18 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+async def _posted(request: Request) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The deal's inputs in order, and the editor's own controls (names starting with ``_``). Read
+    here, in the event loop, so that the route itself (the engine's work) runs in a worker thread."""
+    posted = await request.form(max_fields=MAX_FIELDS, max_files=0)
+    pairs = [(name, value) for name, value in posted.multi_items() if not isinstance(value, UploadFile)]
+    controls = {name: value for name, value in pairs if name.startswith("_")}
+    return pairs, controls
+
+
+Posted = Annotated[tuple[list[tuple[str, str]], dict[str, str]], Depends(_posted)]
+
+
 @router.get("/")
 def home() -> RedirectResponse:
     return RedirectResponse("/deals", status_code=303)
@@ -107,8 +119,10 @@ def open_deal(request: Request, file: str = "") -> HTMLResponse:
     except InputError as err:
         message = "; ".join(str(problem).replace(str(shared.folder) + "/", "") for problem in err.problems)
         return render(request, "error.html.j2", status_code=422, status=422, message=message)
-    data = document.data if isinstance(document.data, dict) else {}
-    return editor(request, data, file=file, opened=file)
+    if not isinstance(document.data, dict):
+        message = f"{file}: a deal file must be a mapping with keys such as name, account, stakeholders"
+        return render(request, "error.html.j2", status_code=422, status=422, message=message)
+    return editor(request, document.data, file=file, opened=file)
 
 
 @router.get("/deals/download")
@@ -123,9 +137,9 @@ def download(request: Request, file: str = "") -> Response:
 
 
 @router.post("/deals/edit", response_class=HTMLResponse)
-async def edit(request: Request) -> HTMLResponse:
+def edit(request: Request, posted: Posted) -> HTMLResponse:
     """A button of the editor: save, add a row or remove one; the editor again, as typed."""
-    pairs, controls = await _posted(request)
+    pairs, controls = posted
     data = form.read(pairs, site(request).fields)
     action, _, argument = controls.get("_op", "save").partition(":")
     file, opened = controls.get("_file", "").strip(), controls.get("_opened", "")
@@ -169,9 +183,9 @@ def serialise(data: dict[str, Any], *, json_file: bool) -> str:
 
 
 @router.post("/deals/preview", response_class=HTMLResponse)
-async def preview(request: Request) -> HTMLResponse:
+def preview(request: Request, posted: Posted) -> HTMLResponse:
     """The advice panel for the deal as typed, and each input's message, out of band."""
-    pairs, _ = await _posted(request)
+    pairs, _ = posted
     shared = site(request)
     data = form.read(pairs, shared.fields)
     evaluation = coach.evaluate(shared, data, lang_of(request))
@@ -187,9 +201,9 @@ async def preview(request: Request) -> HTMLResponse:
 
 
 @router.post("/deals/whynot", response_class=HTMLResponse)
-async def why_not(request: Request) -> HTMLResponse:
+def why_not(request: Request, posted: Posted) -> HTMLResponse:
     """Why a rule gave no advice on the deal as typed."""
-    pairs, controls = await _posted(request)
+    pairs, controls = posted
     shared = site(request)
     rule_id = controls.get("_rule", "")
     if rule_id not in shared.kb.rule_by_id:
@@ -257,11 +271,3 @@ def _advice_words(request: Request) -> dict[str, Any]:
 
 def _names(rows: Any, key: str) -> list[str]:
     return list(dict.fromkeys(str(row[key]) for row in form.rows(rows) if row.get(key)))
-
-
-async def _posted(request: Request) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """The deal's inputs in order, and the editor's own controls (names starting with ``_``)."""
-    posted = await request.form(max_fields=MAX_FIELDS, max_files=0)
-    pairs = [(name, value) for name, value in posted.multi_items() if not isinstance(value, UploadFile)]
-    controls = {name: value for name, value in pairs if name.startswith("_")}
-    return pairs, controls

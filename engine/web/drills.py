@@ -16,9 +16,9 @@ import dataclasses
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from dealcoach.engine.drills import drill as drill_mod
@@ -31,6 +31,7 @@ from dealcoach.engine.web.app import Nav, Site, lang_of, render, site
 router = APIRouter(include_in_schema=False)
 NAV = Nav("/drills", ("演练", "Drills"))
 MAX_TRAINEE = 80  # characters in a trainee's name
+MAX_FIELDS = 100  # inputs in one post: a step's choices, with room
 WORDS: dict[str, tuple[str, str]] = {
     "drills_title": ("演练", "Drills"),
     "drills_intro": (
@@ -127,12 +128,22 @@ def drill_list(request: Request, trainee: str = "") -> HTMLResponse:
     return render(request, "drills.html.j2", drills=drills, trainee=name, sessions=sessions[::-1], report=report)
 
 
+async def _fields(request: Request) -> list[tuple[str, str]]:
+    """The posted fields, read here in the event loop so that the route itself (the engine's
+    work) runs in a worker thread."""
+    posted = await request.form(max_fields=MAX_FIELDS, max_files=0)
+    return [(key, value) for key, value in posted.multi_items() if isinstance(value, str)]
+
+
+Fields = Annotated[list[tuple[str, str]], Depends(_fields)]
+
+
 @router.post("/drills/start")
-async def start(request: Request) -> RedirectResponse:
+def start(request: Request, fields: Fields) -> RedirectResponse:
     """A new session of a bundled drill for the trainee; the page of its first step."""
-    posted = await request.form(max_fields=10, max_files=0)
-    name = trainee_name(_text(posted.get("trainee")))
-    drill_name = _text(posted.get("drill"))
+    posted = dict(fields)
+    name = trainee_name(posted.get("trainee"))
+    drill_name = posted.get("drill", "")
     path = drillsession.bundled().get(drill_name)
     if path is None:
         raise HTTPException(404, f"no drill {drill_name!r}; the drills are listed at /drills")
@@ -156,11 +167,10 @@ def session_page(request: Request, number: str) -> HTMLResponse:
 
 
 @router.post("/drills/sessions/{number}")
-async def answer(request: Request, number: str) -> RedirectResponse:
+def answer(request: Request, number: str, fields: Fields) -> RedirectResponse:
     """One step answered: stored before the next page is shown (the feedback is on it)."""
-    posted = await request.form(max_fields=100, max_files=0)
-    at = _text(posted.get("step"))
-    picked = [value for key, value in posted.multi_items() if key == "choice" and isinstance(value, str)]
+    at = dict(fields).get("step", "")
+    picked = [value for key, value in fields if key == "choice"]
     with opened_store() as store, _resumed(request, store, number) as (play, _):
         if play.finished or at != str(len(play.turns) + 1):
             raise HTTPException(
@@ -222,7 +232,3 @@ def _page(request: Request, play: Play, session: storage.Session) -> HTMLRespons
 
 def _number(value: float) -> str:
     return f"{value:g}"
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""

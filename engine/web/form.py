@@ -207,6 +207,9 @@ class Labels:
             normal = None if value is None else self.selected(spec, value)
             if normal is not None and normal not in terms:
                 found.append(Choice(normal, normal))
+        if spec.kind == "enums" and isinstance(current, list):  # the chosen first, in their order:
+            chosen = [self.selected(spec, value) for value in current]  # a browser posts in list order
+            found.sort(key=lambda choice: chosen.index(choice.value) if choice.value in chosen else len(chosen))
         return found
 
     def selected(self, spec: Field, value: Any) -> str | None:
