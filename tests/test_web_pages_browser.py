@@ -139,4 +139,5 @@ def test_a_rule_of_the_playbook_shows_its_examples_passing(page):
 def test_the_pages_load_nothing_from_elsewhere(page, base_url):
     for address in ("/board", "/drills", "/playbook"):
         page.goto(address)
+        shot(page, address.strip("/") + "-page")
     assert [url for url in page.requests if not url.startswith(base_url)] == []
