@@ -718,7 +718,7 @@ db_option = click.option(
 
 
 def drill_files() -> dict[str, Path]:
-    return {p.stem: p for p in sorted((kb_mod.scenarios_dir() / "drills").glob("*.yaml"))}
+    return drillsession.bundled()
 
 
 def drill_path(name: str, files: dict[str, Path]) -> Path | None:
@@ -893,16 +893,10 @@ def drill_run(
         else:
             fail(["dealcoach: name a drill (see dealcoach drill list), or use --from-deal FILE or --resume"])
             sys.exit(INVALID_INPUT)
-        if seed is None:
-            attempt = sum(1 for s in store.sessions(trainee) if s.drill == built.name)
-            seed = drillsession.attempt_seed(trainee, built.name, attempt)
         examiner = drill_mod.Examiner(knowledge, explain=explain)
-        play = drillsession.Play.begin(knowledge, built, lang or default_lang(), examiner, seed=seed)
-        play.store = store
-        layers = [str(d.resolve()) for d in knowledge.layers[1:]]
         try:
-            play.session_id = store.start(
-                trainee, built.name, play.lang, drillsession.spec_of(built, layers, seed), from_deal
+            play = drillsession.start(
+                knowledge, store, built, trainee, lang or default_lang(), examiner, seed=seed, source=from_deal
             )
         except storage.StorageError as err:
             fail([f"dealcoach: {err}"])

@@ -23,7 +23,7 @@ from dealcoach.engine.deals.vocabulary import Lang
 from dealcoach.engine.drills import coaching
 from dealcoach.engine.drills.drill import Drill, Examiner, Scenario, Step, Verdict
 from dealcoach.engine.drills.storage import Answer, Session, SessionBusyError, StorageError, Store, now
-from dealcoach.engine.playbook.kb import KnowledgeBase
+from dealcoach.engine.playbook.kb import KnowledgeBase, scenarios_dir
 from dealcoach.engine.problems import InputError, shorten
 
 NONE_WORDS = {"none", "no", "0", "无", "没有"}
@@ -58,6 +58,35 @@ def shuffled(choices: list[tuple[str, str]], seed: int | None, step_id: str) -> 
     order = list(choices)
     random.Random(f"{seed}:{step_id}").shuffle(order)
     return order
+
+
+def start(
+    kb: KnowledgeBase,
+    store: Store,
+    drill: Drill,
+    trainee: str,
+    lang: Lang,
+    examiner: Examiner | None = None,
+    *,
+    seed: int | None = None,
+    source: str | None = None,
+) -> Play:
+    """A new session in ``store``, claimed by this process, whether it is played in a terminal or a
+    browser: the choices are in the order of the trainee's next attempt (unless ``seed`` says
+    otherwise), and the company layers it is played with are kept for ``--resume``."""
+    if seed is None:
+        attempt = sum(1 for s in store.sessions(trainee) if s.drill == drill.name)
+        seed = attempt_seed(trainee, drill.name, attempt)
+    play = Play.begin(kb, drill, lang, examiner, seed=seed)
+    layers = [str(d.resolve()) for d in kb.layers[1:]]
+    play.session_id = store.start(trainee, drill.name, lang, spec_of(drill, layers, seed), source)
+    play.store = store
+    return play
+
+
+def bundled() -> dict[str, Path]:
+    """The drills that ship with dealcoach, by name."""
+    return {p.stem: p for p in sorted((scenarios_dir() / "drills").glob("*.yaml"))}
 
 
 def drill_from_spec(spec: dict[str, Any], kb: KnowledgeBase) -> Drill:

@@ -311,6 +311,12 @@ class Store:
                 "move the file away to start a new one"
             ) from None
 
+    def find(self, session_id: int) -> Session | None:
+        """The session with this id, or None when there is none (an id typed into an address)."""
+        with self._reading(f"session {session_id}"):
+            found = self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            return self._session(session_id) if found else None
+
     def session(self, session_id: int) -> Session:
         with self._reading(f"session {session_id}"):
             return self._session(session_id)

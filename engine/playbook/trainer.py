@@ -66,9 +66,14 @@ def _condition_text(explainer: Explainer, condition: Pattern | Negation | Count)
     return f"{explainer.count(condition, 0, blank).rsplit(' = ', 1)[0]} {condition.op} {condition.value}"
 
 
+def conditions(kb: KnowledgeBase, rule: Rule, lang: Lang) -> list[list[str]]:
+    """The rule's conditions in words, one list per alternative (``any_of`` makes several)."""
+    explainer = Explainer(kb, None, lang)  # type: ignore[arg-type]  # no run: only wording
+    return [[_condition_text(explainer, c) for c in branch.conditions] for branch in rule.branches]
+
+
 def show_rule(kb: KnowledgeBase, rule: Rule, lang: Lang) -> list[str]:
     model = rule.model
-    explainer = Explainer(kb, None, lang)  # type: ignore[arg-type]  # no run: only wording
     line, _ = rule.document.locate(rule.path)
     kind = "derives facts" if rule.derives else f"priority {model.priority}"
     lines = [
@@ -85,14 +90,15 @@ def show_rule(kb: KnowledgeBase, rule: Rule, lang: Lang) -> list[str]:
             else f"seed {model.source.seed} {model.source.section}"
         )
         lines.append(f"  source: {origin}".rstrip())
-    for branch in rule.branches:
-        heading = "  when:" if len(rule.branches) == 1 else f"  when (alternative {branch.index + 1}):"
+    branches = conditions(kb, rule, lang)
+    for index, branch in enumerate(branches):
+        heading = "  when:" if len(branches) == 1 else f"  when (alternative {index + 1}):"
         lines.append(heading)
-        lines += [f"    {n}. {_condition_text(explainer, c)}" for n, c in enumerate(branch.conditions, start=1)]
+        lines += [f"    {n}. {text}" for n, text in enumerate(branch, start=1)]
     if rule.derives:
         for pattern in rule.derive:
             values = ", ".join(f"{t.field} = {t.value}" for t in pattern.tests)
-            consumers = sorted(r.id for r in kb.rules if _uses(r, pattern.fact_type))
+            consumers = sorted(r.id for r in kb.rules if uses(r, pattern.fact_type))
             lines.append(f"  derives: {pattern.fact_type} ({values})")
             lines.append(f"    used by: {', '.join(consumers) or 'no rule'}")
     else:
@@ -105,7 +111,7 @@ def show_rule(kb: KnowledgeBase, rule: Rule, lang: Lang) -> list[str]:
     return lines
 
 
-def _uses(rule: Rule, fact_type: str) -> bool:
+def uses(rule: Rule, fact_type: str) -> bool:
     for branch in rule.branches:
         for condition in branch.conditions:
             patterns = (

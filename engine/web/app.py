@@ -43,7 +43,14 @@ from dealcoach.engine.playbook import kb as kb_mod
 from dealcoach.engine.web.words import WORDS
 
 HERE = Path(__file__).resolve().parent
-PAGES = ("deals", "crmimport", "api")  # modules that add routes, in the order of the navigation
+PAGES = (
+    "deals",
+    "crmimport",
+    "board",
+    "drills",
+    "playbook",
+    "api",
+)  # modules that add routes, in the order of the navigation
 MAX_BODY = 2_000_000  # bytes, as for a deal file (yamlsource.MAX_BYTES)
 LARGER_BODIES = {"/deals/import": 20_000_000}  # CRM export files, uploaded together
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
