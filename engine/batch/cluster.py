@@ -90,7 +90,7 @@ def connect(scheduler: str | None, workers: int) -> Iterator[Any]:
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: never "8787 is already in use" on standard error
                     silence_logs=logging.ERROR,
                 )
                 stack.callback(cluster.close)
