@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from dealcoach.engine.batch import pool
-from dealcoach.engine.deals.vocabulary import Lang
+from dealcoach.engine.deals.vocabulary import LANGS, Lang
 from dealcoach.engine.matching.runner import Advisor
 from dealcoach.engine.playbook.kb import KnowledgeBase
 from dealcoach.engine.review import render, run
@@ -49,7 +49,8 @@ def review(
     skipped = list(skipped)  # the problems of deals left out before the run (rows of a CRM export)
     interrupted = False
     try:
-        args = (kb_dirs, skip_invalid, lang)
+        langs = (lang, *(other for other in LANGS if other != lang)) if fmt == "html" else (lang,)
+        args = (kb_dirs, skip_invalid, langs)
         with (
             _results(knowledge, sources, args, jobs, engine, scheduler) as results,
             progress(len(sources), "review") as advance,
@@ -64,12 +65,9 @@ def review(
                     advance()
             except KeyboardInterrupt:
                 interrupted = True  # leaving the block stops the workers now, not when the generator is collected
-        note = render.word("interrupted", lang).format(done=len(spool)) if interrupted else ""
-        ctx = render.Context(
-            knowledge.vocabulary, lang, spool.summary.as_json(knowledge.vocabulary, lang), skipped, note
-        )
-        lines = (_with_movement(line, previous) for line in spool.in_order())
-        render.RENDERERS[fmt](out.write, ctx, lines)
+        ctx, *others = (_context(knowledge, spool, each, skipped, interrupted) for each in langs)
+        ctx.others = others
+        render.RENDERERS[fmt](out.write, ctx, _Lines(spool, previous))
     finally:
         spool.close()
     return Outcome(len(spool), skipped, skipped_deals, interrupted)
@@ -79,7 +77,7 @@ def review(
 def _results(
     knowledge: KnowledgeBase,
     sources: Sequence[run.Source],
-    args: tuple[tuple[str, ...], bool, Lang],
+    args: tuple[tuple[str, ...], bool, tuple[Lang, ...]],
     jobs: int | None,
     engine: str,
     scheduler: str | None,
@@ -96,11 +94,28 @@ def _results(
             results = cluster.run(map(run.ship, sources), run.worker, (*args, expected), client=client)
         else:
             workers = jobs or pool.default_jobs(len(sources))
-            lang = args[2]
-            local = functools.partial(run.review_one, knowledge, Advisor(knowledge), lang) if workers == 1 else None
+            local = functools.partial(run.review_one, knowledge, Advisor(knowledge), args[2]) if workers == 1 else None
             results = pool.run(sources, run.worker, args, jobs=workers, local=local)
         stack.callback(results.close)
         yield results
+
+
+def _context(
+    knowledge: KnowledgeBase, spool: run.Spool, lang: Lang, skipped: list[str], interrupted: bool
+) -> render.Context:
+    note = render.word("interrupted", lang).format(done=len(spool)) if interrupted else ""
+    return render.Context(knowledge.vocabulary, lang, spool.summary.as_json(knowledge.vocabulary, lang), skipped, note)
+
+
+class _Lines:
+    """The review's lines in the pipeline's order, read back from the spool each time they are
+    gone through: the bilingual HTML page goes through them once per language."""
+
+    def __init__(self, spool: run.Spool, previous: dict[str, dict[str, Any]] | None):
+        self.spool, self.previous = spool, previous
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (_with_movement(line, self.previous) for line in self.spool.in_order())
 
 
 def _with_movement(line: dict[str, Any], previous: dict[str, dict[str, Any]] | None) -> dict[str, Any]:

@@ -45,7 +45,7 @@ class KnowledgeMismatchError(Exception):
 
 
 def worker(
-    kb_dirs: tuple[str, ...], skip_invalid: bool, lang: Lang, expected: str | None = None
+    kb_dirs: tuple[str, ...], skip_invalid: bool, langs: tuple[Lang, ...], expected: str | None = None
 ) -> Callable[[Source], Result]:
     """A worker's handler: the playbook compiled once, then one deal per call. With ``expected``
     (a :func:`fingerprint`), a worker on another machine refuses to review with another playbook:
@@ -56,7 +56,7 @@ def worker(
             f"the worker's knowledge base ({', '.join(map(str, knowledge.layers))}) or dealcoach version differs "
             "from this machine's; install the same dealcoach and KB layers on every worker"
         )
-    return functools.partial(review_one, knowledge, Advisor(knowledge), lang)
+    return functools.partial(review_one, knowledge, Advisor(knowledge), langs)
 
 
 def fingerprint(layers: Sequence[Path]) -> str:
@@ -79,8 +79,10 @@ def ship(source: Source) -> Source:
         return Shipped(source, "", tuple(err.problems))
 
 
-def review_one(knowledge: kb_mod.KnowledgeBase, advisor: Advisor, lang: Lang, source: Source) -> Result:
-    """One deal: its problems, or its review line (JSON) and the slim part the summary adds up."""
+def review_one(knowledge: kb_mod.KnowledgeBase, advisor: Advisor, langs: tuple[Lang, ...], source: Source) -> Result:
+    """One deal: its problems, or its review line (JSON) and the slim part the summary adds up.
+    The line is the document in the first of ``langs``; any other language's advice and assessment
+    (for the bilingual HTML page) go under ``translations``, from the same run of the engine."""
     try:
         if isinstance(source, str):
             file, deal = source, deal_mod.load(source, knowledge.vocabulary)
@@ -93,11 +95,22 @@ def review_one(knowledge: kb_mod.KnowledgeBase, advisor: Advisor, lang: Lang, so
     except InputError as err:
         return list(err.problems), "", {}
     outcome = advisor.run(deal)
+    lang, *others = langs
+    line = record(file, deal, _document(knowledge, outcome, deal, lang))
+    if others:
+        documents = {other: _document(knowledge, outcome, deal, other) for other in others}
+        line["translations"] = {other: {key: doc[key] for key in TRANSLATED} for other, doc in documents.items()}
+    slim = {key: value for key, value in line.items() if key not in ("advice", "translations")}
+    return [], json.dumps(line, ensure_ascii=False), slim
+
+
+TRANSLATED = ("lang", "advice", "assessment")  # what differs between the languages of a deal's document
+
+
+def _document(knowledge: kb_mod.KnowledgeBase, outcome: Any, deal: Any, lang: Lang) -> dict[str, Any]:
     advice = advice_mod.build(outcome, knowledge, lang)
     health = assessment.assess(outcome, knowledge, lang)
-    line = record(file, deal, report.document(deal, advice, health, lang))
-    slim = {key: value for key, value in line.items() if key != "advice"}
-    return [], json.dumps(line, ensure_ascii=False), slim
+    return report.document(deal, advice, health, lang)
 
 
 class Spool:
