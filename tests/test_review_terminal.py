@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -19,10 +20,17 @@ def folder(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_ctrl_c_shows_progress_then_writes_the_review_of_the_deals_done(folder, jobs):
-    command = ["-m", "dealcoach", "review", str(folder), "--lang", "en", "--jobs", jobs]
+@pytest.mark.parametrize(
+    "engine",
+    [["--jobs", "1"], ["--jobs", "2"], ["--engine", "dask", "--jobs", "2"]],
+    ids=["one-process", "two-processes", "dask-local-cluster"],
+)
+def test_ctrl_c_shows_progress_then_writes_the_review_of_the_deals_done(folder, engine):
+    if "dask" in engine:
+        pytest.importorskip("distributed", reason="the cluster extra is not installed")
+    command = ["-m", "dealcoach", "review", str(folder), "--lang", "en", *engine]
     child = pexpect.spawn(sys.executable, command, env={**os.environ, "COLUMNS": "120"}, encoding="utf-8", timeout=180)
+    child.logfile_read = seen = io.StringIO()
     child.expect(r"([1-9]\d*)/300")  # the bar: deals done of all, with rate and time left
     child.sendintr()
     child.expect(r"Pipeline review: (\d+) deals")
@@ -33,3 +41,4 @@ def test_ctrl_c_shows_progress_then_writes_the_review_of_the_deals_done(folder, 
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130 and 0 < done == reviewed < 300
+    assert "Traceback" not in seen.getvalue()  # nor a worker's: stopping is the parent's to do

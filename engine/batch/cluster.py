@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import signal
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -91,7 +92,8 @@ def connect(scheduler: str | None, workers: int) -> Iterator[Any]:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=":0",  # any free port: never "8787 is already in use" on standard error
-                    silence_logs=logging.ERROR,
+                    silence_logs=logging.CRITICAL,
+                    preload=[__name__],  # dask_setup() below, in each worker process
                 )
                 stack.callback(cluster.close)
                 client = Client(cluster)
@@ -109,11 +111,19 @@ def connect(scheduler: str | None, workers: int) -> Iterator[Any]:
 
 
 def _quiet(stack: contextlib.ExitStack) -> None:
-    """dask's own log (a scheduler started, a worker registered) is not the review's business: only
-    its errors reach standard error, and they are turned into a :class:`ClusterError` anyway."""
+    """dask's own log (a scheduler started, a worker registered, the work cancelled on Ctrl-C) is not
+    the review's business: what goes wrong for the review is a :class:`ClusterError`."""
     logger = logging.getLogger("distributed")
     stack.callback(logger.setLevel, logger.level)
-    logger.setLevel(logging.ERROR)
+    logger.setLevel(logging.CRITICAL)
+
+
+def dask_setup(worker: Any) -> None:
+    """Run by dask in each worker process of a local cluster as it starts: Ctrl-C on the terminal
+    reaches the whole process group, but stopping the run is the parent's to do (it cancels the
+    work and writes the review of the deals done), as for the worker processes of :mod:`.pool`."""
+    with contextlib.suppress(ValueError):  # only the main thread may set a handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run(items: Iterable[T], factory: Factory, args: tuple[Any, ...], *, client: Any) -> Iterator[R]:
