@@ -3,7 +3,6 @@ playbook compiled once per worker process. The cluster (two worker processes) is
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
@@ -52,13 +51,13 @@ def one_deal_per_task(monkeypatch):
     monkeypatch.setattr(pool, "CHUNK", 1)
 
 
-def review(*args):
-    result = CliRunner().invoke(main, ["review", *map(str, args), "--lang", "en"])
+def review(*args, lang="en"):
+    result = CliRunner().invoke(main, ["review", *map(str, args), "--lang", lang])
     assert "Traceback" not in result.output, result.output
     return result
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "jsonl", "csv", "html"])
+@pytest.mark.parametrize("fmt", ["text", "jsonl", "html"])  # json and csv are made from the same lines as jsonl
 def test_the_dask_review_is_byte_identical_to_the_local_one(folder, scheduler, fmt, one_deal_per_task):
     local = review(folder, "--format", fmt)
     on_cluster = review(folder, "--format", fmt, "--engine", "dask", "--scheduler", scheduler)
@@ -81,12 +80,15 @@ def test_invalid_deals_are_listed_and_skipped_as_in_the_local_review(folder, sch
 def test_each_worker_compiles_the_playbook_once_however_many_deals_it_reviews(
     folder, scheduler, client, one_deal_per_task
 ):
-    before = client.run(cluster.served)
+    """In Chinese: no other test of this module asks the workers for that playbook and language."""
+    built, served = client.run(cluster.built), client.run(cluster.served)
     for _ in range(2):  # a second run on the same cluster compiles nothing again
-        assert review(folder, "--format", "jsonl", "--engine", "dask", "--scheduler", scheduler).exit_code == 0
-    served = {worker: count - before[worker] for worker, count in client.run(cluster.served).items()}
-    assert sum(served.values()) == 12 and all(count >= 1 for count in served.values())
-    assert list(client.run(cluster.built).values()) == [1, 1]
+        result = review(folder, "--format", "jsonl", "--engine", "dask", "--scheduler", scheduler, lang="zh")
+        assert result.exit_code == 0
+    now_built, now_served = client.run(cluster.built), client.run(cluster.served)
+    assert sorted(now_served[worker] - served[worker] for worker in served)[0] >= 1  # both workers took deals
+    assert sum(now_served.values()) - sum(served.values()) == 12
+    assert [now_built[worker] - built[worker] for worker in built] == [1, 1]
 
 
 def test_without_a_scheduler_a_local_cluster_of_jobs_workers_is_started(folder):
@@ -102,6 +104,14 @@ def test_a_scheduler_that_cannot_be_reached_is_exit_2_with_nothing_reviewed(fold
         result = review(folder, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 2 and result.stdout == ""
     assert "--scheduler tcp://127.0.0.1:9: cannot connect to the dask scheduler" in result.stderr
+
+
+def test_a_cluster_without_workers_is_exit_2_saying_so(folder, monkeypatch):
+    monkeypatch.setattr(cluster, "WAIT_FOR_WORKERS", 1)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as empty:
+        result = review(folder, "--engine", "dask", "--scheduler", empty.scheduler_address)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"the cluster has no workers; start some with: dask worker {empty.scheduler_address}" in result.stderr
 
 
 def test_workers_without_this_machines_playbook_are_refused(folder, scheduler, tmp_path, monkeypatch):
@@ -124,10 +134,3 @@ def test_without_the_cluster_extra_the_message_says_what_to_install(folder, monk
 def test_scheduler_needs_the_dask_engine(folder):
     result = review(folder, "--scheduler", "tcp://127.0.0.1:8786")
     assert result.exit_code == 2 and "--scheduler needs --engine dask" in result.stderr
-
-
-def test_json_reviews_from_the_cluster_carry_every_deal_once(folder, scheduler):
-    document = json.loads(review(folder, "--format", "json", "--engine", "dask", "--scheduler", scheduler).stdout)
-    assert sorted(line["deal"] for line in document["deals"]) == sorted(
-        ["健康项目", "大单没教练", "小单没教练", "没见决策者", "Solo", "第六个"]
-    )

@@ -96,9 +96,10 @@ def connect(scheduler: str | None, workers: int) -> Iterator[Any]:
                     preload=[__name__],  # dask_setup() below, in each worker process
                 )
                 stack.callback(cluster.close)
-                client = Client(cluster)
+                client = stack.enter_context(Client(cluster))
             else:
-                client = Client(scheduler)
+                client = stack.enter_context(Client(scheduler))
+                _workers_present(client, scheduler)
         except (OSError, ValueError, TypeError) as err:  # unreachable, timed out, or not an address
             where = (
                 f"--scheduler {scheduler}: cannot connect to the dask scheduler"
@@ -106,8 +107,20 @@ def connect(scheduler: str | None, workers: int) -> Iterator[Any]:
                 else "cannot start a local dask cluster"
             )
             raise ClusterError(f"{where}: {err}") from None
-        stack.callback(client.close)
         yield client
+
+
+WAIT_FOR_WORKERS = 30  # seconds an existing cluster has to show a worker (some may be starting)
+
+
+def _workers_present(client: Any, scheduler: str) -> None:
+    """A cluster with no worker would take the deals and never answer: say so instead."""
+    try:
+        client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+    except TimeoutError:
+        raise ClusterError(
+            f"--scheduler {scheduler}: the cluster has no workers; start some with: dask worker {scheduler}"
+        ) from None
 
 
 def _quiet(stack: contextlib.ExitStack) -> None:
@@ -144,7 +157,7 @@ def run(items: Iterable[T], factory: Factory, args: tuple[Any, ...], *, client: 
             try:
                 done = pending.popleft().result()
             except Exception as err:  # raised on a worker: dealcoach missing there, a broken KB, a lost worker
-                raise ClusterError(f"a dask worker could not review: {type(err).__name__}: {err}") from None
+                raise ClusterError(f"a dask worker failed: {type(err).__name__}: {err}") from None
             chunk = next(batches, None)
             if chunk is not None:
                 submit(chunk)
