@@ -72,13 +72,18 @@ def test_a_jsonl_line_is_the_advise_document_plus_file_and_owner(pipeline):
     assert line["file"] == str(file) and line["owner"] == "刘芳"
 
 
+def test_a_jsonl_line_is_in_the_language_asked_for_only(pipeline):
+    line = lines(review(pipeline, "--format", "jsonl"))[0]
+    assert line["lang"] == "en" and "translations" not in line  # both languages are the HTML page's alone
+
+
 def test_folders_are_searched_recursively_and_the_order_does_not_depend_on_the_paths_order(pipeline):
     east, rest = pipeline / "east", [pipeline / "a-healthy.json", pipeline / "b-no-coach-big.json"]
     forward, backward = review(*rest, east, "--format", "jsonl"), review(east, *reversed(rest), "--format", "jsonl")
     assert len(lines(forward)) == 4 and forward.stdout == backward.stdout
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "jsonl", "csv"])
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "jsonl", "csv", "html"])
 def test_the_review_is_byte_identical_whatever_the_number_of_jobs(pipeline, fmt):
     one, two = review(pipeline, "--format", fmt, "--jobs", "1"), review(pipeline, "--format", fmt, "--jobs", "2")
     assert one.exit_code == two.exit_code == 0 and one.stdout == two.stdout
