@@ -57,7 +57,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "chart_flags": ("最常见的危险信号（项目数）", "Most frequent red flags (number of deals)"),
     "interrupted": (
         "评审被中断：只包含已完成的 {done} 个项目。",
-        "Interrupted: the review covers the {done} deals done.",
+        "Interrupted: the review covers only the deals done ({done}).",
     ),
 }
 
