@@ -75,9 +75,12 @@ def main() -> None:
             folder = Path(tmp)
             generate(folder, size)
             measured: dict[int, list[tuple[float, int]]] = {jobs: [] for jobs in args.jobs}
-            for _ in range(args.runs):
+            for index in range(args.runs):
                 for jobs in args.jobs:
-                    measured[jobs].append(run(folder, jobs, args.engine))
+                    seconds, peak = run(folder, jobs, args.engine)
+                    measured[jobs].append((seconds, peak))
+                    note = f"  run {index + 1}/{args.runs}: {size} deals, --jobs {jobs}: {seconds:.1f} s, {peak} MB"
+                    print(note, file=sys.stderr, flush=True)  # a long run shows what it has so far
             for jobs, results in measured.items():
                 seconds = statistics.median(s for s, _ in results)
                 peak = round(statistics.median(p for _, p in results))
