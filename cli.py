@@ -536,7 +536,7 @@ REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv", "html")
     metavar="ADDRESS",
     default=None,
     help="With --engine dask: the scheduler of an existing cluster (tcp://host:8786); without it a local "
-    "cluster of --jobs workers is started.",
+    "cluster of --jobs workers (default one per core) is started.",
 )
 @kb_option
 def review(
