@@ -103,6 +103,15 @@ def test_charts_are_inline_svg(page):
     assert page.locator("#review-en figure svg rect").count() > 2
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_chart_labels_fit_inside_their_chart(page, lang):
+    page.locator(f".switch button[data-lang={lang}]").click()
+    lefts = page.evaluate(
+        f"Array.from(document.querySelectorAll('#review-{lang} figure svg text')).map(t => t.getBBox().x)"
+    )
+    assert lefts and min(lefts) >= 0
+
+
 def test_what_a_deal_says_is_shown_as_text_never_run(page):
     assert page.evaluate("window.hacked") is None
     assert page.locator("#deals-en td", has_text=HOSTILE).count() == 1
