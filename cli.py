@@ -498,6 +498,7 @@ REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv", "html")
         "dealcoach review deals/ --format json --out week-50.json",
         "dealcoach review deals/ --since week-49.json",
         "dealcoach review deals/ --format csv --jobs 2 > pipeline.csv",
+        "dealcoach review deals/ --engine dask --scheduler tcp://10.0.0.5:8786 --format jsonl --out pipeline.jsonl",
     )
 )
 @click.argument("paths", nargs=-1, type=click.Path())
@@ -525,6 +526,21 @@ REVIEW_FORMATS = ("text", "markdown", "json", "jsonl", "csv", "html")
 @click.option("--allow-invalid", is_flag=True, help="Exit 0 even when invalid deals were skipped.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out rules with problems instead of refusing to run.")
 @jobs_option
+@click.option(
+    "--engine",
+    type=click.Choice(("local", "dask")),
+    default="local",
+    show_default=True,
+    help="local: worker processes on this machine; dask: a dask cluster (pip install 'dealcoach[cluster]'), "
+    "the same output.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="With --engine dask: the scheduler of an existing cluster (tcp://host:8786); without it a local "
+    "cluster of --jobs workers (default one per core) is started.",
+)
 @kb_option
 def review(
     paths: tuple[str, ...],
@@ -538,6 +554,8 @@ def review(
     kb_dirs: tuple[str, ...],
     crm: str | None,
     as_of: Any,
+    engine: str,
+    scheduler: str | None,
     **files: Any,
 ) -> None:
     """Review a pipeline: every deal in PATHS (deal files, folders searched recursively), the
@@ -546,8 +564,13 @@ def review(
     Invalid deals are listed with their problems and skipped: exit 1 when any was skipped
     (0 with --allow-invalid). Ctrl-C stops and writes the review of the deals done (exit 130).
     """
+    from dealcoach.engine.batch.cluster import ClusterError
     from dealcoach.engine.review import command, pipeline, sources
 
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
+    if scheduler is not None and jobs is not None:
+        raise click.UsageError("--jobs sets the workers of a local cluster; an existing one (--scheduler) has its own")
     given = [f"--{name.replace('_', '-')}" for name, value in files.items() if value is not None]
     if given and crm is None:
         raise click.UsageError(f"{', '.join(given)} need --crm salesforce or --crm hubspot")
@@ -583,7 +606,12 @@ def review(
             previous=previous,
             skipped=[str(p) for p in imported.problems] if imported else [],
             skipped_deals=len({(p.file, p.line) for p in imported.problems}) if imported else 0,
+            engine=engine,
+            scheduler=scheduler,
         )
+    except ClusterError as err:
+        fail([f"dealcoach: {err}"], "dealcoach: nothing was reviewed.")
+        sys.exit(INVALID_INPUT)
     finally:
         if out_path:
             out.close()

@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from dealcoach.cli import main
 from dealcoach.engine.review.pipeline import money, risk
-from dealcoach.engine.review.render import interrupted_note
 
 
 def deal(name, *, owner="王磊", stage="evaluation", value=1_000_000, coach=True, met_buyer=True):
@@ -73,13 +72,18 @@ def test_a_jsonl_line_is_the_advise_document_plus_file_and_owner(pipeline):
     assert line["file"] == str(file) and line["owner"] == "刘芳"
 
 
+def test_a_jsonl_line_is_in_the_language_asked_for_only(pipeline):
+    line = lines(review(pipeline, "--format", "jsonl"))[0]
+    assert line["lang"] == "en" and "translations" not in line  # both languages are the HTML page's alone
+
+
 def test_folders_are_searched_recursively_and_the_order_does_not_depend_on_the_paths_order(pipeline):
     east, rest = pipeline / "east", [pipeline / "a-healthy.json", pipeline / "b-no-coach-big.json"]
     forward, backward = review(*rest, east, "--format", "jsonl"), review(east, *reversed(rest), "--format", "jsonl")
     assert len(lines(forward)) == 4 and forward.stdout == backward.stdout
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "jsonl", "csv"])
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "jsonl", "csv", "html"])
 def test_the_review_is_byte_identical_whatever_the_number_of_jobs(pipeline, fmt):
     one, two = review(pipeline, "--format", fmt, "--jobs", "1"), review(pipeline, "--format", fmt, "--jobs", "2")
     assert one.exit_code == two.exit_code == 0 and one.stdout == two.stdout
@@ -165,9 +169,3 @@ def test_no_progress_bar_when_not_on_a_terminal(pipeline):
 
 def test_money_reads_as_a_manager_says_it():
     assert (money(3_200_000, "en"), money(3_200_000, "zh"), money(1.5e8, "zh", "CNY")) == ("3.2M", "320万", "1.5亿 CNY")
-
-
-def test_an_interrupted_review_of_one_deal_says_one_deal_not_1_deals():
-    assert interrupted_note(1, "en") == "Interrupted: the review covers the one deal done."
-    assert interrupted_note(2, "en") == "Interrupted: the review covers the 2 deals done."
-    assert "1 个项目" in interrupted_note(1, "zh")

@@ -54,7 +54,8 @@ def _serve(chunk: Sequence[Any]) -> list[Any]:
     return [_handler(item) for item in chunk]
 
 
-def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
+def chunks(items: Iterable[T]) -> Iterator[list[T]]:
+    """The items in lists of CHUNK, lazily: one chunk is one task, for a process pool or a cluster."""
     it = iter(items)
     while chunk := list(itertools.islice(it, CHUNK)):
         yield chunk
@@ -75,15 +76,15 @@ def run(
         handler = local or factory(*args)
         yield from map(handler, items)
         return
-    chunks = _chunks(items)
+    batches = chunks(items)
     executor = ProcessPoolExecutor(max_workers=jobs, initializer=_start, initargs=(factory, args))
     pending: deque[Future[list[R]]] = deque()
     try:
-        for chunk in itertools.islice(chunks, jobs * AHEAD):
+        for chunk in itertools.islice(batches, jobs * AHEAD):
             pending.append(executor.submit(_serve, chunk))
         while pending:
             done = pending.popleft().result()
-            chunk = next(chunks, None)
+            chunk = next(batches, None)
             if chunk is not None:
                 pending.append(executor.submit(_serve, chunk))
             yield from done

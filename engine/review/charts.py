@@ -7,10 +7,13 @@ from html import escape
 
 from markupsafe import Markup
 
+from dealcoach.engine.render.templating import display_width
+
 BANDS = ("0-19", "20-39", "40-59", "60-79", "80-100")
 COLOURS = ("#b2182b", "#ef8a62", "#f7d774", "#a6d96a", "#1a9641")
 ROW = 26
-LABEL = 170
+LABEL = 184
+LABEL_COLUMNS = 24  # terminal-style columns of a label at 12px that fit in LABEL pixels
 WIDTH = 620
 
 
@@ -65,5 +68,9 @@ def _open(height: int, title: str) -> str:
 
 
 def _label(text: str, y: int) -> str:
-    short = text if len(text) <= 26 else text[:25] + "…"
+    """The label left of a bar, cut to what fits in LABEL pixels (a Chinese character is as wide as
+    two Latin ones); the whole text is its tooltip."""
+    short = text
+    while display_width(short) > LABEL_COLUMNS:
+        short = short[:-2] + "…"
     return f'<text x="{LABEL - 8}" y="{y + 15}" text-anchor="end"><title>{escape(text)}</title>{escape(short)}</text>'

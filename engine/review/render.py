@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from dealcoach.engine.deals.vocabulary import Lang, Vocabulary
+from dealcoach.engine.deals.vocabulary import LANGS, Lang, Vocabulary
 from dealcoach.engine.render.templating import markdown_text, terminal_text
 from dealcoach.engine.review.pipeline import REVIEW_SCHEMA_ID, STEPS, money
 
@@ -57,19 +57,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "chart_flags": ("最常见的危险信号（项目数）", "Most frequent red flags (number of deals)"),
     "interrupted": (
         "评审被中断：只包含已完成的 {done} 个项目。",
-        "Interrupted: the review covers the {done} deals done.",
+        "Interrupted: the review covers only the deals done ({done}).",
     ),
-    "interrupted_one": ("评审被中断：只包含已完成的 1 个项目。", "Interrupted: the review covers the one deal done."),
 }
 
 
 def word(key: str, lang: Lang) -> str:
     return WORDS[key][0 if lang == "zh" else 1]
-
-
-def interrupted_note(done: int, lang: Lang) -> str:
-    """What a review stopped by Ctrl-C covers (a single deal is "one deal", not "1 deals")."""
-    return word("interrupted_one", lang) if done == 1 else word("interrupted", lang).format(done=done)
 
 
 class Context:
@@ -78,6 +72,11 @@ class Context:
     def __init__(self, vocabulary: Vocabulary, lang: Lang, summary: dict[str, Any], skipped: list[str], note: str):
         self.vocabulary, self.lang, self.summary, self.skipped, self.note = vocabulary, lang, summary, skipped, note
         self.currency = summary["currency"] or ""
+        self.others: list[Context] = []  # the same review in the other languages (the HTML page has them all)
+
+    def view(self, line: dict[str, Any]) -> dict[str, Any]:
+        """A deal's line in this context's language: its own, or its translation."""
+        return line if line["lang"] == self.lang else {**line, **line["translations"][self.lang]}
 
     def label(self, enum: str, value: Any) -> str:
         return self.vocabulary.label(enum, value, self.lang)
@@ -279,15 +278,28 @@ def _cell(value: Any) -> Any:
 
 
 def html(write: Write, ctx: Context, lines: Iterable[dict[str, Any]]) -> None:
-    """One self-contained page (see ``templates/review.html.j2``), written deal by deal."""
+    """One self-contained page (see ``templates/review.html.j2``) with the whole review in every
+    language, one shown at a time (``--lang`` first, a switch for the other): a section per
+    language, each written deal by deal (``lines`` is gone through once per language)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    from dealcoach.engine.review import charts
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
     page = env.get_template("review.html.j2").module
-    lang = ctx.lang
-    w = {key: word(key, lang) for key in WORDS}
+    sections = sorted([ctx, *ctx.others], key=lambda c: LANGS.index(c.lang))
+    write(str(page.opening(ctx.lang, [(c.lang, LANGUAGE_NAMES[c.lang]) for c in sections], word("title", ctx.lang))))
+    for section in sections:
+        _section(write, page, section, lines)
+    write(str(page.closing()))
+
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}  # each in its own language, as a language switch names them
+
+
+def _section(write: Write, page: Any, ctx: Context, lines: Iterable[dict[str, Any]]) -> None:
+    """The review in ``ctx``'s language: summary, charts and totals, then every deal."""
+    from dealcoach.engine.review import charts
+
+    w = {key: word(key, ctx.lang) for key in WORDS}
     stages = [(ctx.label("stage", s), t) for s, t in ctx.summary["stages"].items()]
     owners = [(ctx.owner(o), t) for o, t in ctx.summary["owners"].items()]
     health = [(ctx.label("stage", s), bands) for s, bands in ctx.summary["health_by_stage"].items()]
@@ -296,10 +308,11 @@ def html(write: Write, ctx: Context, lines: Iterable[dict[str, Any]]) -> None:
         "health": charts.health_by_stage(health, w["chart_health"]),
         "flags": charts.frequent_flags(flags, w["chart_flags"]),
     }
-    write(str(page.head(w, ctx, lang, drawn, stages, owners)))
+    write(str(page.head(w, ctx, ctx.lang, drawn, stages, owners)))
     order = ctx.vocabulary.ids("stage")
     for rank, line in enumerate(lines, 1):
-        write(str(page.deal(w, ctx, rank, line, order.index(line["stage"]) if line["stage"] in order else len(order))))
+        stage_rank = order.index(line["stage"]) if line["stage"] in order else len(order)
+        write(str(page.deal(w, ctx, rank, ctx.view(line), stage_rank)))
     write(str(page.tail(w, ctx)))
 
 
