@@ -76,14 +76,54 @@ def test_budget_is_met_only_when_confirmed_and_covering_the_value(builtin, advis
     assert _assess(builtin, advisor, budget=budget).criteria["budget"] == status
 
 
-def test_relationship_needs_a_supportive_decision_maker_we_have_met(builtin, advisor):
+def test_a_doubtful_decision_maker_we_have_met_still_meets_the_relationship(builtin, advisor):
     doubtful = [{**QUALIFIED["stakeholders"][0], "attitude": "doubt"}, QUALIFIED["stakeholders"][1]]
-    assert _assess(builtin, advisor, stakeholders=doubtful).criteria["relationship"] == "unknown"
+    assert _assess(builtin, advisor, stakeholders=doubtful).criteria["relationship"] == "met"
+
+
+def test_relationship_needs_a_decision_maker_we_have_met(builtin, advisor):
+    unmet = [{**QUALIFIED["stakeholders"][0], "contacted": False}, QUALIFIED["stakeholders"][1]]
+    assert _assess(builtin, advisor, stage="research", stakeholders=unmet).criteria["relationship"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"attitude": "indifferent"}, "an indifferent decision maker will not back us"),
+        ({"days_since_contact": 45}, "a decision maker unseen for over a month while the deal is decided"),
+    ],
+)
+def test_a_disengaged_decision_maker_puts_the_relationship_at_risk(builtin, advisor, changes, why):
+    people = [{**QUALIFIED["stakeholders"][0], **changes}, QUALIFIED["stakeholders"][1]]
+    assert _assess(builtin, advisor, stakeholders=people).criteria["relationship"] == "at_risk", why
+
+
+def test_a_silent_coach_puts_the_relationship_at_risk(builtin, advisor):
+    people = [QUALIFIED["stakeholders"][0], {**QUALIFIED["stakeholders"][1], "days_since_contact": 40}]
+    assert _assess(builtin, advisor, stakeholders=people).criteria["relationship"] == "at_risk"
+
+
+def test_a_key_contact_leaving_during_the_deal_puts_the_relationship_at_risk(builtin, advisor):
+    assert _assess(builtin, advisor, signals=["contact_left"]).criteria["relationship"] == "at_risk"
+    assert _assess(builtin, advisor, stage="intent", signals=["contact_left"]).criteria["relationship"] == "met"
+
+
+def test_a_weighty_friend_of_a_rival_puts_the_relationship_at_risk_only_without_a_coach(builtin, advisor):
+    rival_friend = {"name": "赵经理", "roles": ["recommender"], "influence": 4, "contacted": True, "favors": "对手"}
+    with_coach = _assess(builtin, advisor, stage="use", stakeholders=[*QUALIFIED["stakeholders"], rival_friend])
+    without = _assess(builtin, advisor, stage="use", stakeholders=[QUALIFIED["stakeholders"][0], rival_friend])
+    assert with_coach.criteria["relationship"] == "met"
+    assert without.criteria["relationship"] == "at_risk"
 
 
 def test_relationship_needs_a_coach(builtin, advisor):
-    result = _assess(builtin, advisor, stakeholders=QUALIFIED["stakeholders"][:1])
+    result = _assess(builtin, advisor, stage="research", stakeholders=QUALIFIED["stakeholders"][:1])
     assert result.criteria["relationship"] == "unknown"
+
+
+def test_competing_without_a_coach_puts_the_relationship_at_risk(builtin, advisor):
+    result = _assess(builtin, advisor, stage="evaluation", stakeholders=QUALIFIED["stakeholders"][:1])
+    assert result.criteria["relationship"] == "at_risk"
 
 
 def test_a_resisting_decision_maker_puts_the_relationship_at_risk(builtin, advisor):
