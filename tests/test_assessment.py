@@ -177,3 +177,45 @@ def test_health_is_the_start_less_every_deduction(builtin, advisor):
     result = _assess(builtin, advisor, signals=["complaint"], solution_fit="partial")
     assert result.health == builtin.scoring.start - sum(d["points"] for d in result.deductions)
     assert all(d["points"] > 0 for d in result.deductions)
+
+
+def test_a_person_behind_several_flags_costs_their_heaviest_flag_once(builtin, advisor):
+    saboteur = {
+        "name": "雷工",
+        "roles": ["technical_gatekeeper"],
+        "attitude": "sabotage",
+        "influence": 5,
+        "contacted": True,
+        "favors": "对手",
+    }
+    result = _assess(builtin, advisor, stakeholders=[*QUALIFIED["stakeholders"], saboteur])
+    theirs = [d for d in result.deductions if "雷工" in d["reason"]]
+    assert {f["flag"] for f in result.red_flags} >= {"influential_saboteur", "gatekeeper_favours_rival"}
+    assert sorted(d["points"] for d in theirs)[:-1] == [0] * (len(theirs) - 1)
+    assert max(d["points"] for d in theirs) == builtin.scoring.flag_points("influential_saboteur")
+    assert result.health == builtin.scoring.start - sum(d["points"] for d in result.deductions)
+
+
+def test_a_deal_not_worth_winning_costs_more_than_any_other_criterion_at_risk(builtin, advisor):
+    poor = _assess(builtin, advisor, account={"name": "客户", "financial_health": "poor"})
+    no_budget = _assess(builtin, advisor, budget={"status": "none"})
+    assert poor.criteria["worth"] == no_budget.criteria["budget"] == "at_risk"
+    assert poor.health < no_budget.health
+
+
+def test_a_criterion_weight_for_an_unknown_criterion_is_refused():
+    from pydantic import ValidationError
+
+    from dealcoach.engine.advising.scoring import Scoring
+
+    with pytest.raises(ValidationError, match="wealth is not a criterion"):
+        Scoring(criterion_at_risk={"wealth": 20})
+
+
+def test_no_example_deal_floors_at_zero_health(builtin, advisor):
+    """The crisis renewal has the most wrong with it, and is still worth fighting for: not 0."""
+    from dealcoach.engine.deals.deal import load
+    from tests.conftest import SCENARIOS
+
+    parsed = load(str(SCENARIOS / "dairy-coldchain-crisis-renewal.yaml"), builtin.vocabulary)
+    assert assessment.assess(advisor.run(parsed), builtin, "en").health > 0
