@@ -146,6 +146,7 @@ def test_worth_is_at_risk_for_an_account_in_poor_financial_health(builtin, advis
             "stronger_incumbent",
         ),
         ({"signals": ["orders_declining"]}, "orders_declining"),
+        ({"account": {"name": "客户", "financial_health": "good", "months_since_last_order": 8}}, "dormant_account"),
         ({"stakeholders": [{"name": "王总", "roles": ["economic_buyer"]}]}, "no_contact"),
     ],
 )

@@ -107,6 +107,10 @@ def test_walking_away_comes_first_when_the_deal_is_not_worth_winning(builtin, ad
     assert _example(builtin, advisor, "textile-compressor-walk-away")[0] == "qualification.walk-away"
 
 
+def test_for_an_account_that_stopped_ordering_reactivation_comes_first(builtin, advisor):
+    assert _example(builtin, advisor, "hotpot-chain-dormant")[0] == "retention.reactivate-dormant-account"
+
+
 def test_each_criterion_at_risk_may_weigh_differently(builtin):
     from dealcoach.engine.advising.ranking import Ranking
 
