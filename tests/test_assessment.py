@@ -76,14 +76,54 @@ def test_budget_is_met_only_when_confirmed_and_covering_the_value(builtin, advis
     assert _assess(builtin, advisor, budget=budget).criteria["budget"] == status
 
 
-def test_relationship_needs_a_supportive_decision_maker_we_have_met(builtin, advisor):
+def test_a_doubtful_decision_maker_we_have_met_still_meets_the_relationship(builtin, advisor):
     doubtful = [{**QUALIFIED["stakeholders"][0], "attitude": "doubt"}, QUALIFIED["stakeholders"][1]]
-    assert _assess(builtin, advisor, stakeholders=doubtful).criteria["relationship"] == "unknown"
+    assert _assess(builtin, advisor, stakeholders=doubtful).criteria["relationship"] == "met"
+
+
+def test_relationship_needs_a_decision_maker_we_have_met(builtin, advisor):
+    unmet = [{**QUALIFIED["stakeholders"][0], "contacted": False}, QUALIFIED["stakeholders"][1]]
+    assert _assess(builtin, advisor, stage="research", stakeholders=unmet).criteria["relationship"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"attitude": "indifferent"}, "an indifferent decision maker will not back us"),
+        ({"days_since_contact": 45}, "a decision maker unseen for over a month while the deal is decided"),
+    ],
+)
+def test_a_disengaged_decision_maker_puts_the_relationship_at_risk(builtin, advisor, changes, why):
+    people = [{**QUALIFIED["stakeholders"][0], **changes}, QUALIFIED["stakeholders"][1]]
+    assert _assess(builtin, advisor, stakeholders=people).criteria["relationship"] == "at_risk", why
+
+
+def test_a_silent_coach_puts_the_relationship_at_risk(builtin, advisor):
+    people = [QUALIFIED["stakeholders"][0], {**QUALIFIED["stakeholders"][1], "days_since_contact": 40}]
+    assert _assess(builtin, advisor, stakeholders=people).criteria["relationship"] == "at_risk"
+
+
+def test_a_key_contact_leaving_during_the_deal_puts_the_relationship_at_risk(builtin, advisor):
+    assert _assess(builtin, advisor, signals=["contact_left"]).criteria["relationship"] == "at_risk"
+    assert _assess(builtin, advisor, stage="intent", signals=["contact_left"]).criteria["relationship"] == "met"
+
+
+def test_a_weighty_friend_of_a_rival_puts_the_relationship_at_risk_only_without_a_coach(builtin, advisor):
+    rival_friend = {"name": "赵经理", "roles": ["recommender"], "influence": 4, "contacted": True, "favors": "对手"}
+    with_coach = _assess(builtin, advisor, stage="use", stakeholders=[*QUALIFIED["stakeholders"], rival_friend])
+    without = _assess(builtin, advisor, stage="use", stakeholders=[QUALIFIED["stakeholders"][0], rival_friend])
+    assert with_coach.criteria["relationship"] == "met"
+    assert without.criteria["relationship"] == "at_risk"
 
 
 def test_relationship_needs_a_coach(builtin, advisor):
-    result = _assess(builtin, advisor, stakeholders=QUALIFIED["stakeholders"][:1])
+    result = _assess(builtin, advisor, stage="research", stakeholders=QUALIFIED["stakeholders"][:1])
     assert result.criteria["relationship"] == "unknown"
+
+
+def test_competing_without_a_coach_puts_the_relationship_at_risk(builtin, advisor):
+    result = _assess(builtin, advisor, stage="evaluation", stakeholders=QUALIFIED["stakeholders"][:1])
+    assert result.criteria["relationship"] == "at_risk"
 
 
 def test_a_resisting_decision_maker_puts_the_relationship_at_risk(builtin, advisor):
@@ -106,6 +146,7 @@ def test_worth_is_at_risk_for_an_account_in_poor_financial_health(builtin, advis
             "stronger_incumbent",
         ),
         ({"signals": ["orders_declining"]}, "orders_declining"),
+        ({"account": {"name": "客户", "financial_health": "good", "months_since_last_order": 8}}, "dormant_account"),
         ({"stakeholders": [{"name": "王总", "roles": ["economic_buyer"]}]}, "no_contact"),
     ],
 )
@@ -137,3 +178,45 @@ def test_health_is_the_start_less_every_deduction(builtin, advisor):
     result = _assess(builtin, advisor, signals=["complaint"], solution_fit="partial")
     assert result.health == builtin.scoring.start - sum(d["points"] for d in result.deductions)
     assert all(d["points"] > 0 for d in result.deductions)
+
+
+def test_a_person_behind_several_flags_costs_their_heaviest_flag_once(builtin, advisor):
+    saboteur = {
+        "name": "雷工",
+        "roles": ["technical_gatekeeper"],
+        "attitude": "sabotage",
+        "influence": 5,
+        "contacted": True,
+        "favors": "对手",
+    }
+    result = _assess(builtin, advisor, stakeholders=[*QUALIFIED["stakeholders"], saboteur])
+    theirs = [d for d in result.deductions if "雷工" in d["reason"]]
+    assert {f["flag"] for f in result.red_flags} >= {"influential_saboteur", "gatekeeper_favours_rival"}
+    assert sorted(d["points"] for d in theirs)[:-1] == [0] * (len(theirs) - 1)
+    assert max(d["points"] for d in theirs) == builtin.scoring.flag_points("influential_saboteur")
+    assert result.health == builtin.scoring.start - sum(d["points"] for d in result.deductions)
+
+
+def test_a_deal_not_worth_winning_costs_more_than_any_other_criterion_at_risk(builtin, advisor):
+    poor = _assess(builtin, advisor, account={"name": "客户", "financial_health": "poor"})
+    no_budget = _assess(builtin, advisor, budget={"status": "none"})
+    assert poor.criteria["worth"] == no_budget.criteria["budget"] == "at_risk"
+    assert poor.health < no_budget.health
+
+
+def test_a_criterion_weight_for_an_unknown_criterion_is_refused():
+    from pydantic import ValidationError
+
+    from dealcoach.engine.advising.scoring import Scoring
+
+    with pytest.raises(ValidationError, match="wealth is not a criterion"):
+        Scoring(criterion_at_risk={"wealth": 20})
+
+
+def test_no_example_deal_floors_at_zero_health(builtin, advisor):
+    """The crisis renewal has the most wrong with it, and is still worth fighting for: not 0."""
+    from dealcoach.engine.deals.deal import load
+    from tests.conftest import SCENARIOS
+
+    parsed = load(str(SCENARIOS / "dairy-coldchain-crisis-renewal.yaml"), builtin.vocabulary)
+    assert assessment.assess(advisor.run(parsed), builtin, "en").health > 0

@@ -60,6 +60,65 @@ def test_an_item_acting_on_a_red_flag_names_the_flag(builtin, advisor):
     assert acting and all(a.urgency > 0 for a in acting)
 
 
+def test_an_item_testing_the_same_absence_acts_on_the_flag_drawn_from_it(builtin, advisor):
+    """No coach is an absence; the rules that look for a coach act on the no-coach flag and the relationship."""
+    items = _ranked(
+        builtin,
+        advisor,
+        {
+            "stage": "preselection",
+            "stakeholders": [
+                {"name": "王总", "roles": ["economic_buyer"], "attitude": "accept", "contacted": True},
+                {"name": "小周", "roles": ["user"], "contacted": True},
+            ],
+        },
+    )
+    intel = next(a for a in items if a.rule in ("coverage.find-a-coach", "information.build-intel-network"))
+    assert "red flag: no coach" in intel.acts_on
+    assert "relationship at risk" in intel.acts_on
+
+
+def test_a_conclusion_drawn_by_several_rules_is_acted_on_through_any_of_them(builtin, advisor):
+    """The relationship is at risk both because the decision maker is indifferent and because nobody
+    has seen them for two months; reconnecting (days since contact) acts on it as much as winning them over."""
+    items = _ranked(
+        builtin,
+        advisor,
+        {
+            "stage": "evaluation",
+            "stakeholders": [
+                {
+                    "name": "王总",
+                    "roles": ["economic_buyer"],
+                    "attitude": "indifferent",
+                    "influence": 5,
+                    "contacted": True,
+                    "days_since_contact": 60,
+                },
+                {"name": "小李", "roles": ["coach"], "attitude": "accept", "contacted": True},
+            ],
+        },
+    )
+    cold = next(a for a in items if a.rule == "stage.key-person-gone-cold")
+    assert "relationship at risk" in cold.acts_on
+
+
+def test_walking_away_comes_first_when_the_deal_is_not_worth_winning(builtin, advisor):
+    assert _example(builtin, advisor, "textile-compressor-walk-away")[0] == "qualification.walk-away"
+
+
+def test_for_an_account_that_stopped_ordering_reactivation_comes_first(builtin, advisor):
+    assert _example(builtin, advisor, "hotpot-chain-dormant")[0] == "retention.reactivate-dormant-account"
+
+
+def test_each_criterion_at_risk_may_weigh_differently(builtin):
+    from dealcoach.engine.advising.ranking import Ranking
+
+    ranking = Ranking(criterion_at_risk={"default": 15, "worth": 50})
+    assert (ranking.criterion_points("worth"), ranking.criterion_points("budget")) == (50, 15)
+    assert Ranking(criterion_at_risk=20).criterion_points("worth") == 20
+
+
 RULES = """
 rules:
   - id: team.plain
@@ -115,6 +174,7 @@ def test_a_layer_may_reorder_the_categories_that_break_ties(write_rules):
         ("stage: {decision: {sales: 5}}\n", "'sales' is not a category"),
         ("context: [deal.stagee]\n", "'deal.stagee' is not a fact field"),
         ("sigals: {}\n", "sigals"),
+        ("criterion_at_risk: {wealth: 5}\n", "'wealth' is not a criterion"),
     ],
 )
 def test_a_name_the_knowledge_base_does_not_know_is_a_problem_with_its_place(write_rules, text, message):

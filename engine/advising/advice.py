@@ -296,7 +296,7 @@ class _ItemMaker:
         self.repeated = {rule: times > 1 for rule, times in fired.items()}  # only these may need merging
         self.influence = {p.name: p.influence for p in outcome.deal.stakeholders}
         self.deal = _template_deal(outcome)
-        self.situation = Situation.of(kb.ranking, outcome.deal.stage, outcome.derivations)
+        self.situation = Situation.of(kb.ranking, outcome.deal.stage, outcome.support)
         self.explainer = Explainer(kb, outcome, lang)
 
     def item(self, firing: Firing, names: list[str]) -> Advice:

@@ -10,6 +10,10 @@ known", because a rule that establishes the criterion is positive knowledge; a c
 no rule concludes stays ``unknown``. With met costing nothing, unknown a little and at risk the
 most, the health score cannot fall when a fact improves, as long as no rule concludes a risk from
 an improvement (``tests/test_properties.py`` checks this on generated deals).
+
+A person is one problem however many flags describe them: a saboteur who is also a gatekeeper
+favouring a rival costs the heaviest of those flags once, and the others are listed at 0 points.
+Taking a flag away can only lower that maximum, so the score stays monotonic.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dealcoach.engine.advising.advice import Explainer
+from dealcoach.engine.advising.scoring import CRITERIA
 from dealcoach.engine.deals.vocabulary import Lang
 from dealcoach.engine.matching.runner import Outcome
 from dealcoach.engine.playbook.kb import KnowledgeBase
 
-CRITERIA = ("need", "process", "budget", "relationship", "worth")
 PRECEDENCE = ("at_risk", "met", "unknown")  # the first that any rule concludes decides
 
 
@@ -57,7 +61,7 @@ def assess(outcome: Outcome, kb: KnowledgeBase, lang: Lang) -> Assessment:
             reasons[name] = f"{derivation.rule.id}: {'; '.join(explainer.because(derivation.firing))}"
     deductions = []
     for name, status in criteria.items():
-        points = kb.scoring.criteria.get(status, 0)
+        points = kb.scoring.criterion_points(name, status)
         if points:
             label = (
                 f"{vocabulary.label('criterion', name, lang)} = {vocabulary.label('criterion_status', status, lang)}"
@@ -71,15 +75,29 @@ def assess(outcome: Outcome, kb: KnowledgeBase, lang: Lang) -> Assessment:
         text = vocabulary.label("red_flag", code, lang)
         flags.append({"flag": code, "text": text, "stakeholder": who})
         because = f"{derivation.rule.id}: {'; '.join(explainer.because(derivation.firing))}"
-        deductions.append(
-            {
-                "points": kb.scoring.flag_points(code),
-                "reason": f"{text}{f' ({who})' if who else ''}",
-                "because": because,
-            }
-        )
+        reason = f"{text}{f' ({who})' if who else ''}"
+        deductions.append({"points": kb.scoring.flag_points(code), "reason": reason, "because": because, "who": who})
+    deductions = _once_per_person(deductions, lang)
     health = max(0, kb.scoring.start - sum(d["points"] for d in deductions))
     return Assessment(health, criteria, flags, deductions, _stage_focus(derived, kb, lang))
+
+
+def _once_per_person(deductions: list[dict[str, Any]], lang: Lang) -> list[dict[str, Any]]:
+    """Each person's heaviest flag counts; their other flags stay listed, at 0 points, saying so."""
+    heaviest: dict[str, dict[str, Any]] = {}
+    for item in deductions:
+        who = item.get("who")
+        if who and item["points"] > heaviest.get(who, {"points": -1})["points"]:
+            heaviest[who] = item
+    counted = []
+    for item in deductions:
+        who = item.pop("who", None)
+        lead = heaviest.get(who) if who else None
+        if lead is not None and lead is not item:
+            note = "，同一人只计一次" if lang == "zh" else "; one person counts once"
+            item = {**item, "points": 0, "reason": f"{item['reason']}{note}"}
+        counted.append(item)
+    return counted
 
 
 def _stage_focus(derived: list[tuple[str, dict[str, Any], Any]], kb: KnowledgeBase, lang: Lang) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict
 
 from dealcoach.engine.playbook.compiler import COUNT_TYPE, Derivation, Firing, bound_name, derived_key
-from dealcoach.engine.playbook.rulelang import Count, Pattern
+from dealcoach.engine.playbook.rulelang import Count, Negation, Pattern
 from dealcoach.engine.problems import Problem
 from dealcoach.engine.yamlsource import Document
 
@@ -35,7 +35,7 @@ class Ranking(BaseModel):
     influence: int = 2
     signals: dict[str, int] = {}
     red_flags: dict[str, int] = {"default": 20}
-    criterion_at_risk: int = 15
+    criterion_at_risk: int | dict[str, int] = 15  # one figure for all, or per criterion with a default
     stage: dict[str, dict[str, int]] = {}
     context: list[str] = []
     direct_flags: list[str] = []
@@ -43,6 +43,10 @@ class Ranking(BaseModel):
 
     def flag_points(self, code: str) -> int:
         return self.red_flags.get(code, self.red_flags.get("default", 0))
+
+    def criterion_points(self, name: str) -> int:
+        points = self.criterion_at_risk
+        return points if isinstance(points, int) else points.get(name, points.get("default", 0))
 
 
 def check(ranking: Ranking, document: Document, enums: dict[str, Iterable[str]], fields: set[str]) -> list[Problem]:
@@ -58,6 +62,8 @@ def check(ranking: Ranking, document: Document, enums: dict[str, Iterable[str]],
     expect(("priority",), ranking.priority, enums["priority"], "priority")
     expect(("signals",), ranking.signals, enums["signal"], "signal")
     expect(("red_flags",), ranking.red_flags, [*enums["red_flag"], "default"], "red flag")
+    if isinstance(ranking.criterion_at_risk, dict):
+        expect(("criterion_at_risk",), ranking.criterion_at_risk, [*enums["criterion"], "default"], "criterion")
     expect(("stage",), ranking.stage, enums["stage"], "stage")
     for stage, points in ranking.stage.items():
         expect(("stage", stage), points, enums["category"], "category")
@@ -77,7 +83,9 @@ class Situation:
     signals: dict[tuple, str] = field(default_factory=dict)  # identity of a signal fact -> its id
 
     @classmethod
-    def of(cls, ranking: Ranking, stage: str, derivations: dict[tuple, Derivation]) -> Situation:
+    def of(cls, ranking: Ranking, stage: str, derivations: dict[tuple, list[Derivation]]) -> Situation:
+        """``derivations``: every derivation of each derived fact, so that a conclusion drawn by
+        several rules is acted on through the grounds of any of them."""
         situation = cls(ranking, stage)
         grounds = _Grounds(ranking, derivations)
         for key in sorted(derivations):
@@ -85,7 +93,7 @@ class Situation:
             if fact_type == "red_flag":
                 points, what = ranking.flag_points(values["code"]), f"red_flag:{values['code']}"
             elif fact_type == "criterion" and values["status"] == "at_risk":
-                points, what = ranking.criterion_at_risk, f"criterion:{values['name']}"
+                points, what = ranking.criterion_points(values["name"]), f"criterion:{values['name']}"
             else:
                 continue
             situation.problems.append((points, what, grounds.of(key)))
@@ -115,15 +123,16 @@ class Situation:
 
 
 def touches(firing: Firing, context: Iterable[str]) -> set[Touch]:
-    """The fields of the facts the firing tested, as (identity, "type.field"), minus the context."""
+    """The fields of the facts the firing tested, as (identity, "type.field"), minus the context;
+    a count or an absence the firing tested, as the same thing counted or missing."""
     skip = set(context)
     found: set[Touch] = set()
     branch = firing.branch
     for index, condition in enumerate(branch.conditions):
         if isinstance(condition, Count):  # the same count in two rules: the same thing counted
-            counted = condition.pattern
-            what = tuple(sorted((t.field, t.op, repr(t.value)) for t in counted.tests))
-            found.add(((COUNT_TYPE, counted.fact_type, what), "count.value"))
+            found.add(((COUNT_TYPE, *_what(condition.pattern)), "count.value"))
+        if isinstance(condition, Negation) and not condition.exists:  # the same thing missing
+            found |= {((ABSENT, *_what(p)), "absent") for p in condition.patterns}
         if not isinstance(condition, Pattern):
             continue
         values = firing.facts[bound_name(branch, index)]
@@ -135,10 +144,18 @@ def touches(firing: Firing, context: Iterable[str]) -> set[Touch]:
     return found
 
 
-class _Grounds:
-    """A derived fact's grounds: what its rule tested, and the grounds of derived facts it used."""
+ABSENT = "absent"
 
-    def __init__(self, ranking: Ranking, derivations: dict[tuple, Derivation]):
+
+def _what(pattern: Pattern) -> tuple:
+    """A pattern without its bindings: the same in every rule that writes the same tests."""
+    return pattern.fact_type, tuple(sorted((t.field, t.op, repr(t.value)) for t in pattern.tests))
+
+
+class _Grounds:
+    """A derived fact's grounds: what its rules tested, and the grounds of derived facts they used."""
+
+    def __init__(self, ranking: Ranking, derivations: dict[tuple, list[Derivation]]):
         self.context, self.derivations = ranking.context, derivations
         self.direct = set(ranking.direct_flags)
         self.memo: dict[tuple, set[Touch]] = {}
@@ -148,13 +165,11 @@ class _Grounds:
             return self.memo[key]
         # the derived fact itself (a rule matching the red flag acts on it); a cycle adds nothing more
         self.memo[key] = found = {(key, f"{key[0]}.{name}") for name, _ in key[1]}
-        derivation = self.derivations.get(key)
-        if derivation is None:
-            return found
-        tested = touches(derivation.firing, self.context)
-        if key[0] == "red_flag" and dict(key[1]).get("code") in self.direct:
-            tested = {t for t in tested if t[1] == "count.value"}
-        found |= tested
+        for derivation in self.derivations.get(key, ()):
+            tested = touches(derivation.firing, self.context)
+            if key[0] == "red_flag" and dict(key[1]).get("code") in self.direct:
+                tested = {t for t in tested if t[1] == "count.value"}
+            found |= tested
         for identity, _ in list(found):
             if identity in self.derivations and identity != key:
                 found |= self.of(identity)

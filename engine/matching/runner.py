@@ -6,7 +6,7 @@ Compiling builds experta's RETE network, the expensive part; it happens once per
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dealcoach.engine.deals.deal import Deal
 from dealcoach.engine.deals.facts import deal_facts
@@ -22,6 +22,7 @@ class Outcome:
     firings: list[Firing]
     derivations: dict[tuple, Derivation]
     facts: dict[str, list[dict]]  # every fact by type, when asked for (--why-not); empty otherwise
+    support: dict[tuple, list[Derivation]] = field(default_factory=dict)  # every derivation of each fact
 
     def derivation(self, fact_type: str, values: dict) -> Derivation | None:
         return self.derivations.get(derived_key(fact_type, values))
@@ -54,10 +55,12 @@ class Advisor:
         # explanation kept for a fact derived twice is always the same one.
         firings = sorted(engine.firings, key=_firing_order)
         derivations: dict[tuple, Derivation] = {}
+        support: dict[tuple, list[Derivation]] = {}
         for firing in firings:
             for key in engine.derived_by.get(id(firing), ()):
                 derivations.setdefault(key, Derivation(firing.rule, firing))
-        return Outcome(deal, firings, derivations, self._facts_by_type() if keep_facts else {})
+                support.setdefault(key, []).append(Derivation(firing.rule, firing))
+        return Outcome(deal, firings, derivations, self._facts_by_type() if keep_facts else {}, support)
 
     def _facts_by_type(self) -> dict[str, list[dict]]:
         names = {t.fact_class: name for name, t in self.kb.schema.types.items()}

@@ -288,7 +288,9 @@ def _ranking(
 ) -> Ranking:
     """The urgency points of advice; a later layer's ``ranking.yaml`` replaces the earlier one."""
     ranking = Ranking()
-    enums = {name: vocabulary.ids(name) for name in ("priority", "signal", "red_flag", "stage", "category")}
+    enums = {
+        name: vocabulary.ids(name) for name in ("priority", "signal", "red_flag", "stage", "category", "criterion")
+    }
     fields = {f"{t}.{f}" for t, fact_type in schema.types.items() for f in fact_type.fields}
     for document, parsed in layer_files(read, layers, "ranking.yaml", Ranking, problems):
         problems += check_ranking(parsed, document, enums, fields)
