@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 from jinja2 import (
+    BytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     Template,
@@ -419,9 +420,22 @@ def compile_template(env: SandboxedEnvironment, source: str) -> Template:
     """``env.from_string(source)`` within the budget; :class:`TemplateRenderError` if it cannot be compiled."""
     try:
         with budget():
-            return env.from_string(source)
+            return _from_string(env, source)
     except Exception as err:  # untrusted code: anything it raises is its author's problem, reported
         raise _failure(err, "<template>") from None
+
+
+def _from_string(env: SandboxedEnvironment, source: str) -> Template:
+    """``env.from_string(source)``, through the environment's bytecode cache as a template from a
+    loader would be (Jinja's ``from_string`` always compiles)."""
+    cache = env.bytecode_cache
+    if cache is None:
+        return env.from_string(source)
+    bucket = cache.get_bucket(env, "<from_string>", None, source)  # compiled with no name, as from_string does
+    if bucket.code is None:
+        bucket.code = env.compile(source)
+        cache.set_bucket(bucket)
+    return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
 
 
 def load_template(env: SandboxedEnvironment, name: str) -> Template:
@@ -459,9 +473,14 @@ class _BoundedLoader(FileSystemLoader):
         return super().get_source(environment, template)
 
 
-def make_environment(vocabulary: Vocabulary, template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
+def make_environment(
+    vocabulary: Vocabulary, template_dirs: Iterable[Path] = (), *, bytecode_cache: BytecodeCache | None = None
+) -> SandboxedEnvironment:
+    """The sandbox for a playbook's templates, with its filters; ``bytecode_cache`` keeps the code
+    of compiled templates between runs (see :mod:`dealcoach.engine.playbook.kbcache`)."""
     env = GuardedSandbox(
         loader=_BoundedLoader([str(d) for d in template_dirs]),
+        bytecode_cache=bytecode_cache,
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
