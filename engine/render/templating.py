@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,6 @@ from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, SecurityError
 from markupsafe import Markup
-from wcwidth import wcwidth
 
 try:
     import resource
@@ -135,7 +134,17 @@ PAINTS: dict[str, dict[str, Any]] = {
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal (wcwidth: East Asian wide characters take two, colour
     sequences none)."""
-    return sum(max(wcwidth(ch), 0) for ch in _SGR.sub("", text))
+    width = _wcwidth()
+    return sum(max(width(ch), 0) for ch in _SGR.sub("", text))
+
+
+@functools.cache
+def _wcwidth() -> Callable[[str], int]:
+    """wcwidth's function, imported on first use: the package loads a dozen modules (line breaking,
+    graphemes, hyperlinks) that only text output, which measures widths, has any use for."""
+    from wcwidth import wcwidth
+
+    return wcwidth
 
 
 NO_LINE_START = frozenset("。，、；：！？）」』》〉】〕”’…%,.;:!?)")  # closing marks stay with what they close
