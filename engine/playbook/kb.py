@@ -19,7 +19,7 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from dealcoach.engine import yamlsource
+from dealcoach.engine import gcpause, yamlsource
 from dealcoach.engine.advising.ranking import Ranking
 from dealcoach.engine.advising.ranking import check as check_ranking
 from dealcoach.engine.advising.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
@@ -134,8 +134,11 @@ def load(
     the derived fact types still stop the load, as every rule depends on them. Files that passed
     every check before, byte for byte, are not checked again unless ``recheck`` (``kb lint``).
     """
-    layers = list(layers) if layers is not None else layer_dirs()
-    cache = cache or Cache()
+    with gcpause.paused():  # a playbook is thousands of objects, all kept as long as it is
+        return _load(list(layers) if layers is not None else layer_dirs(), skip_invalid, cache or Cache(), recheck)
+
+
+def _load(layers: list[Path], skip_invalid: bool, cache: Cache, recheck: bool) -> KnowledgeBase:
     read = cache.load
     fatal: list[Problem] = []
     vocabulary = Vocabulary()
