@@ -11,16 +11,20 @@ only difference.
 
 The machine may be shared: samples of before and after are taken in turn (the order swapped every
 round), so load from other processes falls on both alike; every figure is a median, and the load
-average is printed at the start and the end. Each side first runs every command once, so Python's
-compiled modules and the playbook cache (in a temporary ``DEALCOACH_CACHE``) are warm, as after a
-user's first run; ``PYTHONDONTWRITEBYTECODE`` is cleared for the same reason. The advice of the
-two sides is compared: the figures mean nothing if the answers differ.
+average is printed at the start and the end. Beside the time from start to exit, the processor
+time each process used (user and system) is shown: load inflates it far less.
+
+Each side first runs every command once, so Python's compiled modules and the playbook cache (in a
+temporary ``DEALCOACH_CACHE``) are warm, as after a user's first run; ``PYTHONDONTWRITEBYTECODE``
+is cleared for the same reason. The advice of the two sides is compared: the figures mean nothing
+if the answers differ.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,10 +79,13 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> bytes:
     return subprocess.run(command(args), env=env, cwd=cwd, capture_output=True, check=True).stdout
 
 
-def sample(args: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
+def sample(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Milliseconds from start to exit, and of processor time (user and system) the process used:
+    the second is what other processes' load inflates least."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(command(args), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return (time.perf_counter() - start) * 1000
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall * 1000, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
 
 
 def load() -> str:
@@ -114,11 +121,20 @@ def main() -> None:
                     samples[label, name].append(sample(args, env, work))
         print(f"load average at the end:   {load()}")
         print(f"advice identical before and after: {'yes' if same else 'NO'}\n")
-        print(f"{'median ms':<28} {'before':>8} {'after':>8} {'ratio':>7} {'target':>8}")
+        print(
+            f"{'median ms':<28} {'before':>8} {'after':>8} {'ratio':>7} {'target':>8}  {'cpu: before':>11} {'after':>6}"
+        )
         for label, _, target in COMMANDS:
-            before, after = (statistics.median(samples[label, name]) for name in sides)
             goal = f"<= {target:g}" if target else ""
-            print(f"{label:<28} {before:8.1f} {after:8.1f} {before / after:6.2f}x {goal:>8}")
+            (before, cpu_before), (after, cpu_after) = (medians(samples[label, name]) for name in sides)
+            figures = (
+                f"{before:8.1f} {after:8.1f} {before / after:6.2f}x {goal:>8}  {cpu_before:11.1f} {cpu_after:6.1f}"
+            )
+            print(f"{label:<28} {figures}")
+
+
+def medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
 if __name__ == "__main__":

@@ -149,3 +149,18 @@ def test_a_damaged_compiled_template_is_compiled_again(tmp_path):
 
 def test_with_the_cache_off_no_template_is_kept(tmp_path):
     assert kbcache.Cache(tmp_path, enabled=False).templates() is None
+
+
+def test_a_module_written_since_the_code_stamp_was_remembered_is_read_again(tmp_path, monkeypatch):
+    engine = tmp_path / "engine"
+    engine.mkdir()
+    module = engine / "rules.py"
+    module.write_text("LIMIT = 1\n", encoding="utf-8")
+    monkeypatch.setattr(kbcache, "ENGINE", engine)
+    store = tmp_path / "cache"
+    before = kbcache.Cache(store).salt
+    assert kbcache.Cache(store).salt == before  # remembered
+    times = module.stat()
+    module.write_text("LIMIT = 2\n", encoding="utf-8")  # same size, and the old times put back, as a copy may
+    os.utime(module, ns=(times.st_atime_ns, times.st_mtime_ns))
+    assert kbcache.Cache(store).salt != before

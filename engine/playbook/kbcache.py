@@ -42,6 +42,8 @@ FORMAT = b"dealcoach-kb-cache-2"
 # compiled templates per rule: advice and reason, in two languages).
 MAX_ENTRIES = 4000
 SUFFIXES = (".marshal", ".ok", ".jinja")
+STAMP = ".stamp"  # the code stamp of one version of the engine, remembered (see Cache._code_stamp)
+MAX_STAMPS = 16
 
 
 def _default_dir() -> Path | None:
@@ -57,22 +59,55 @@ def _default_dir() -> Path | None:
     return base / "dealcoach"
 
 
+ENGINE = Path(__file__).resolve().parent.parent  # all of engine/, not only this subpackage
+
+
+def _modules() -> list[str]:
+    """The engine's modules, relative to :data:`ENGINE`, sorted (``os.walk``: pathlib's ``rglob``
+    takes longer than hashing what it finds)."""
+    found = []
+    for top, folders, files in os.walk(ENGINE):
+        folders[:] = [folder for folder in folders if folder != "__pycache__"]
+        found += [os.path.relpath(os.path.join(top, name), ENGINE) for name in files if name.endswith(".py")]
+    return sorted(found)
+
+
 def _code_stamp() -> bytes:
     """A digest of the contents of dealcoach's own modules: a new release or a local edit of the code
     that checks the files makes every cached result stale (contents, not times: a checkout or a copy
     that keeps old times must not reuse results of other code)."""
-    here = Path(__file__).resolve().parent.parent  # all of engine/, not only this subpackage
     digest = hashlib.sha256()
-    for path in sorted(here.rglob("*.py")):
-        digest.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in _modules():
+        with open(ENGINE / name, "rb") as module:
+            digest.update(name.encode() + b"\0" + module.read() + b"\0")
     return digest.digest()
+
+
+def _written(names: list[str]) -> bytes:
+    """What says whether any module may have been written: each one's inode, size, and modification
+    and change times. The change time (ctime) is set by the system on every write and cannot be set
+    back, unlike the modification time, which a copy or a checkout may keep."""
+    stats = [os.stat(ENGINE / name) for name in names]
+    marks = [(n, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns) for n, s in zip(names, stats, strict=True)]
+    return repr((str(ENGINE), marks)).encode()
 
 
 class Cache:
     def __init__(self, directory: Path | None = None, *, enabled: bool = True):
         self.directory = (directory or _default_dir()) if enabled else None
-        self.salt = FORMAT + _code_stamp() + sys.version.encode()
         self._pruned = False
+        self.salt = FORMAT + self._code_stamp() + sys.version.encode()
+
+    def _code_stamp(self) -> bytes:
+        """:func:`_code_stamp`, remembered while no module has been written since (reading every
+        module costs more than the rest of the cache's work)."""
+        path = self._path(hashlib.sha256(FORMAT + _written(_modules())).hexdigest(), STAMP)
+        remembered = self._read(path)
+        if remembered is not None and len(remembered) == hashlib.sha256().digest_size:
+            return remembered
+        stamp = _code_stamp()
+        self._write(path, lambda: stamp)
+        return stamp
 
     def templates(self) -> BytecodeCache | None:
         """A Jinja bytecode cache in the same folder (None when the cache is off)."""
@@ -140,18 +175,20 @@ class Cache:
         self._prune()
 
     def _prune(self) -> None:
-        """Keep the :data:`MAX_ENTRIES` most recently used entries; once per run, when something new
-        was written (a knowledge base changed), so the cache cannot grow without bound."""
+        """Keep the :data:`MAX_ENTRIES` most recently used entries (and :data:`MAX_STAMPS` code
+        stamps); once per run, when something new was written (a knowledge base or the code
+        changed), so the cache cannot grow without bound."""
         if self._pruned or self.directory is None:
             return
         self._pruned = True
         try:
-            entries = [(p.stat().st_mtime_ns, p) for p in self.directory.iterdir() if p.suffix in SUFFIXES]
+            entries = [(p.stat().st_mtime_ns, p) for p in self.directory.iterdir() if p.suffix in (*SUFFIXES, STAMP)]
         except OSError:
             return
-        for _, stale in sorted(entries, reverse=True)[MAX_ENTRIES:]:
-            with contextlib.suppress(OSError):
-                stale.unlink()
+        for suffixes, bound in ((SUFFIXES, MAX_ENTRIES), ((STAMP,), MAX_STAMPS)):
+            for _, stale in sorted((e for e in entries if e[1].suffix in suffixes), reverse=True)[bound:]:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
 
 
 class _TemplateCode(BytecodeCache):
