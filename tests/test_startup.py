@@ -5,9 +5,12 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
+from dealcoach.engine.matching import rete
+from dealcoach.engine.matching.runner import Advisor
 from dealcoach.engine.playbook import kb
 from tests.conftest import ROOT
 
@@ -90,3 +93,20 @@ def test_the_program_moves_what_start_up_made_out_of_the_collectors_sight():
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     enabled, frozen = completed.stderr.split()
     assert enabled == "True" and int(frozen) > 50_000
+
+
+def _form(node: Any, memo: dict[int, Any]) -> Any:
+    """A node as its class, its rule (a conflict-set node) and the forms of its children, with the
+    callback each is reached by: equal forms are equal networks, whatever the order rules were wired in."""
+    if id(node) not in memo:
+        rule = getattr(getattr(node, "rule", None), "_wrapped", None)
+        children = sorted((_form(child.node, memo), child.callback.__name__) for child in node.children)
+        memo[id(node)] = (type(node).__name__, getattr(rule, "__name__", ""), tuple(children))
+    return memo[id(node)]
+
+
+def test_the_network_is_wired_node_for_node_as_experta_wires_it(builtin, monkeypatch):
+    ours = Advisor(builtin).engine.matcher.root_node
+    monkeypatch.setattr(rete.TypeIndexedMatcher, "build_beta_part", staticmethod(rete.ReteMatcher.build_beta_part))
+    experta_s = Advisor(builtin).engine.matcher.root_node
+    assert _form(ours, {}) == _form(experta_s, {})
