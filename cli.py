@@ -42,8 +42,11 @@ class _Lazy:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
-        with gcpause.paused():  # an import makes mostly objects that live as long as the process
-            return getattr(importlib.import_module(self._name), attr)
+        module = sys.modules.get(self._name)
+        if module is None:
+            with gcpause.paused():  # an import makes mostly objects that live as long as the process
+                module = importlib.import_module(self._name)
+        return getattr(module, attr)
 
 
 def _lazy(name: str) -> Any:

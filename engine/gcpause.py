@@ -10,8 +10,9 @@ counting frees everything else as usual.
 The program itself (not a library user) also calls :func:`freeze_after_pauses`: what exists at
 the end of a pause is then moved out of the collector's sight for good (``gc.freeze``), so that no
 later collection walks the modules and the playbook again. The price is that a garbage cycle made
-during start-up is never freed, a few kilobytes once per process; a host that loads playbooks
-over and over must not pay it, so it is not the default.
+before a pause ends is never freed, a few kilobytes once per process; so a pause belongs only
+around what happens once per process (an import, loading the playbook), never around per-deal
+work, and a host that loads playbooks over and over must not freeze, so it is not the default.
 """
 
 from __future__ import annotations

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from dealcoach import cli
+from dealcoach.engine import gcpause
 from dealcoach.engine.matching import rete
 from dealcoach.engine.matching.runner import Advisor
 from dealcoach.engine.playbook import kb
@@ -110,3 +114,19 @@ def test_the_network_is_wired_node_for_node_as_experta_wires_it(builtin, monkeyp
     monkeypatch.setattr(rete.TypeIndexedMatcher, "build_beta_part", staticmethod(rete.ReteMatcher.build_beta_part))
     experta_s = Advisor(builtin).engine.matcher.root_node
     assert _form(ours, {}) == _form(experta_s, {})
+
+
+def test_a_lazy_module_pauses_the_collector_to_import_it_and_never_again(monkeypatch):
+    """A pause ends in gc.freeze in the program: around per-deal lookups it would keep each deal's garbage."""
+    pauses: list[str] = []
+
+    @contextlib.contextmanager
+    def paused() -> Iterator[None]:
+        pauses.append("pause")
+        yield
+
+    monkeypatch.setattr(gcpause, "paused", paused)
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    module = cli._Lazy("colorsys")
+    assert module.rgb_to_hsv(1, 0, 0) == module.rgb_to_hsv(1, 0, 0)
+    assert pauses == ["pause"]

@@ -151,8 +151,8 @@ class Cache:
         self._write(self._path(key, ".ok"), lambda: b"")
 
     def _read(self, path: Path | None) -> bytes | None:
-        """An entry's bytes, marked as recently used; None if there is none."""
-        if path is None:
+        """An entry's bytes, marked as recently used; None if there is none (or it is not a file)."""
+        if path is None or not path.is_file():
             return None
         try:
             content = path.read_bytes()
