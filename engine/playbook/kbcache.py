@@ -161,7 +161,7 @@ class Cache:
             return None
         return content
 
-    def _write(self, path: Path | None, content: Callable[[], bytes]) -> None:
+    def _write(self, path: Path | None, content: Callable[[], bytes], *, prune: bool = True) -> None:
         """Write atomically; ``content`` is only computed when there is somewhere to write it."""
         if path is None:
             return
@@ -172,7 +172,8 @@ class Cache:
             temporary.replace(path)  # atomic: a concurrent reader sees the old file or the new one
         except (OSError, ValueError):
             return
-        self._prune()
+        if prune:
+            self._prune()
 
     def _prune(self) -> None:
         """Keep the :data:`MAX_ENTRIES` most recently used entries (and :data:`MAX_STAMPS` code
@@ -219,7 +220,14 @@ class _TemplateCode(BytecodeCache):
             bucket.code = code
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        self.cache._write(self.cache._path(bucket.key, ".jinja"), lambda: marshal.dumps((bucket.checksum, bucket.code)))
+        """Written without pruning: a report layout is stored within its render budget. What it
+        adds is bounded by the templates of the knowledge bases in use, and the next change of one
+        (or of dealcoach) prunes."""
+
+        def content() -> bytes:
+            return marshal.dumps((bucket.checksum, bucket.code))
+
+        self.cache._write(self.cache._path(bucket.key, ".jinja"), content, prune=False)
 
 
 def compiler_settings(environment: jinja2.Environment) -> tuple[Any, ...]:

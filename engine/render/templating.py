@@ -426,25 +426,24 @@ def _failure(err: BaseException, filename: str) -> TemplateRenderError:
 
 
 def compile_template(env: SandboxedEnvironment, source: str) -> Template:
-    """``env.from_string(source)`` within the budget; :class:`TemplateRenderError` if it cannot be compiled."""
+    """``env.from_string(source)`` within the budget; :class:`TemplateRenderError` if it cannot be compiled.
+
+    The code Jinja compiled it to before is taken from the environment's bytecode cache, if it has
+    one (Jinja's ``from_string`` always compiles); reading and writing the cache is outside the
+    budget, which is for the template's own work.
+    """
+    cache = env.bytecode_cache
+    bucket = None if cache is None else cache.get_bucket(env, "<from_string>", None, source)  # no name, as from_string
     try:
         with budget():
-            return _from_string(env, source)
+            code = env.compile(source) if bucket is None or bucket.code is None else bucket.code
+            template = env.template_class.from_code(env, code, env.make_globals(None), None)
     except Exception as err:  # untrusted code: anything it raises is its author's problem, reported
         raise _failure(err, "<template>") from None
-
-
-def _from_string(env: SandboxedEnvironment, source: str) -> Template:
-    """``env.from_string(source)``, through the environment's bytecode cache as a template from a
-    loader would be (Jinja's ``from_string`` always compiles)."""
-    cache = env.bytecode_cache
-    if cache is None:
-        return env.from_string(source)
-    bucket = cache.get_bucket(env, "<from_string>", None, source)  # compiled with no name, as from_string does
-    if bucket.code is None:
-        bucket.code = env.compile(source)
+    if cache is not None and bucket is not None and bucket.code is None:
+        bucket.code = code
         cache.set_bucket(bucket)
-    return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
+    return template
 
 
 def load_template(env: SandboxedEnvironment, name: str) -> Template:
