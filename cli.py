@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dealcoach import __version__
-from dealcoach.engine import userdirs
+from dealcoach.engine import gcpause, userdirs
 from dealcoach.engine.exitcodes import BUG, INTERRUPTED, INTERRUPTED_MESSAGE, INVALID_INPUT, PROBLEMS_FOUND
 from dealcoach.engine.options import DEFAULT_BUDGET, FORMATS, LANGS, MACHINE_FORMATS
 from dealcoach.engine.render import terminal
@@ -43,7 +43,11 @@ class _Lazy:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
+        module = sys.modules.get(self._name)
+        if module is None:
+            with gcpause.paused():  # an import makes mostly objects that live as long as the process
+                module = importlib.import_module(self._name)
+        return getattr(module, attr)
 
 
 def _lazy(name: str) -> Any:

@@ -38,7 +38,7 @@ from bench_advise import synthetic_deal
 
 # The CLI, with every Advisor it builds on experta's stock matcher: "before" for start-up.
 STOCK_CLI = (
-    "import sys, functools; from dealcoach.engine import runner; "
+    "import sys, functools; from dealcoach.engine.matching import runner; "
     "runner.Advisor.__init__ = functools.partialmethod(runner.Advisor.__init__, stock=True); "
     "from dealcoach.engine.entry import run; sys.argv[0] = 'dealcoach'; run()"
 )

@@ -25,6 +25,9 @@ signal.signal(signal.SIGINT, _leave)
 
 
 def run() -> None:
-    from dealcoach.cli import run as program
+    from dealcoach.engine import gcpause
 
+    gcpause.freeze_after_pauses()
+    with gcpause.paused():
+        from dealcoach.cli import run as program
     program()

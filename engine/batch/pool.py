@@ -15,7 +15,7 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -76,6 +76,8 @@ def run(
         handler = local or factory(*args)
         yield from map(handler, items)
         return
+    from concurrent.futures import ProcessPoolExecutor  # multiprocessing: loaded only when workers start
+
     batches = chunks(items)
     executor = ProcessPoolExecutor(max_workers=jobs, initializer=_start, initargs=(factory, args))
     pending: deque[Future[list[R]]] = deque()

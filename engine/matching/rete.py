@@ -35,18 +35,19 @@ hops saved are few).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any
 
 from experta.abstract import Matcher
 from experta.activation import Activation
-from experta.conditionalelement import AND, NOT, OR
+from experta.conditionalelement import AND, EXISTS, NOT, OR, TEST
 from experta.fact import InitialFact
 from experta.fieldconstraint import ANDFC, NOTFC, ORFC, L, P, W
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.abstract import Node
-from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck
+from experta.matchers.rete.check import FactCapture, FeatureCheck, SameContextCheck, TypeCheck, WhereCheck
 from experta.matchers.rete.mixins import ChildNode
 from experta.matchers.rete.nodes import (
     BusNode,
@@ -57,7 +58,8 @@ from experta.matchers.rete.nodes import (
     WhereNode,
 )
 from experta.matchers.rete.token import Token, TokenInfo
-from experta.matchers.rete.utils import extract_facts, prepare_rule
+from experta.matchers.rete.utils import extract_facts, prepare_rule, wire_rule
+from experta.rule import Rule
 
 from dealcoach.engine.matching.compat import Fact
 
@@ -94,6 +96,70 @@ def _constraint(how: Any) -> Test:
     if isinstance(how, ORFC):
         return _disjunction([_constraint(part) for part in how])
     raise TypeError(f"unknown field constraint {how!r}")  # pragma: no cover - experta has no other kind
+
+
+def _wirable(element: Any) -> bool:
+    """Whether :func:`_wire` builds what experta's ``wire_rule`` would for ``element``: rules,
+    conjunctions, TESTs, facts, and NOT or EXISTS of one fact (FORALL and OR go to experta)."""
+    if isinstance(element, Fact | TEST):
+        return True
+    if isinstance(element, NOT | EXISTS):
+        return len(element) == 1 and isinstance(element[0], Fact)
+    return isinstance(element, Rule | AND) and all(_wirable(part) for part in element)
+
+
+def _wire(rule: Any, alpha_terminals: dict[Any, Any]) -> None:
+    """experta's ``wire_rule`` (node for node, in the same order) for what :func:`_wirable` accepts.
+
+    experta dispatches with a ``singledispatch`` function made afresh for every rule, so every
+    call works out each class's method resolution order again: a fifth of building the network.
+    The classes it registers are unrelated to one another, so testing them with ``isinstance`` in
+    any order picks the same function.
+    """
+
+    def wire(element: Any) -> Any:
+        if isinstance(element, TEST):
+            return WhereNode(WhereCheck(element[0]))
+        if isinstance(element, EXISTS):
+            condition, initial = wire(element[0]), wire(InitialFact())
+            first, second = NotNode(SameContextCheck()), NotNode(SameContextCheck())
+            condition.add_child(first, first.activate_right)
+            initial.add_child(first, first.activate_left)
+            initial.add_child(second, second.activate_left)
+            first.add_child(second, second.activate_right)
+            return second
+        if isinstance(element, Fact):
+            return alpha_terminals[element]
+        if isinstance(element, NOT):
+            return alpha_terminals[element[0]]
+        return conjunction(element)
+
+    def conjunction(element: Any) -> Any:
+        if len(element) == 1:
+            return alpha_terminals[element[0]] if isinstance(element[0], Fact) else wire(element[0])
+        current = None
+        for first, second in itertools.pairwise(element):
+            if isinstance(second, TEST):
+                if current is None:
+                    current = wire(first)
+                test = wire(second)
+                current.add_child(test, test.activate)
+                current = test
+                continue
+            node_class = NotNode if isinstance(second, NOT) else OrdinaryMatchNode
+            if current is None:
+                current = node_class(SameContextCheck())
+                left, right = wire(first), wire(second)
+            else:
+                left, right = current, wire(second)
+                current = node_class(SameContextCheck())
+            left.add_child(current, current.activate_left)
+            right.add_child(current, current.activate_right)
+        return current
+
+    last = wire(rule)
+    conflict_set = ConflictSetNode(rule)
+    last.add_child(conflict_set, conflict_set.activate)
 
 
 def _negated(inner: Test) -> Test:
@@ -410,6 +476,19 @@ class TypeIndexedMatcher(ReteMatcher):
     @staticmethod
     def prepare_ruleset(engine: Any) -> set[Any]:
         return {_prepare(rule) for rule in engine.get_rules()}
+
+    @staticmethod
+    def build_beta_part(ruleset: set[Any], alpha_terminals: dict[Any, Any]) -> None:
+        """experta's ``build_beta_part``, wiring the conjunctions our compiler emits with
+        :func:`_wire`; anything else goes through experta's own ``wire_rule``."""
+        for rule in ruleset:
+            if isinstance(rule[0], OR):
+                for subrule in rule[0]:
+                    wire_rule(rule, alpha_terminals, lhs=subrule)
+            elif _wirable(rule):
+                _wire(rule, alpha_terminals)
+            else:
+                wire_rule(rule, alpha_terminals, lhs=rule)
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
         """ReteMatcher.changes, asking only the conflict-set nodes that were reached."""

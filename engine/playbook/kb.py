@@ -13,20 +13,20 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
-from dealcoach.engine import yamlsource
+from dealcoach.engine import gcpause, yamlsource
 from dealcoach.engine.advising.ranking import Ranking
 from dealcoach.engine.advising.ranking import check as check_ranking
 from dealcoach.engine.advising.scoring import ASSESSMENT_INPUTS, DRILL_INPUTS, Scoring
 from dealcoach.engine.deals.deal import Deal
 from dealcoach.engine.deals.facts import Schema
 from dealcoach.engine.deals.vocabulary import LANGS, Lang, Vocabulary
-from dealcoach.engine.playbook import claims, lint, strata
+from dealcoach.engine.playbook import strata
 from dealcoach.engine.playbook.compiler import Checker
 from dealcoach.engine.playbook.kbcache import Cache
 from dealcoach.engine.playbook.rulelang import Rule, disabled_ids, parse_file
@@ -34,6 +34,9 @@ from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.render import templating
 from dealcoach.engine.userdirs import user_layer
 from dealcoach.engine.yamlsource import Document
+
+if TYPE_CHECKING:
+    from dealcoach.engine.playbook import claims
 
 KB_ENV = "DEALCOACH_KB"
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
@@ -102,7 +105,6 @@ class KnowledgeBase:
     templates: dict[tuple[str, str, Lang], Template | None] = field(default_factory=dict)
     skip_invalid: bool = False  # leave out a rule whose template fails on a deal (kb.failed says which)
     failed: list[Problem] = field(default_factory=list)
-    claims: list[claims.Claim] = field(default_factory=list)  # what a template may say only after testing
 
     @property
     def rule_by_id(self) -> dict[str, Rule]:
@@ -132,8 +134,11 @@ def load(
     the derived fact types still stop the load, as every rule depends on them. Files that passed
     every check before, byte for byte, are not checked again unless ``recheck`` (``kb lint``).
     """
-    layers = list(layers) if layers is not None else layer_dirs()
-    cache = cache or Cache()
+    with gcpause.paused():  # a playbook is thousands of objects, all kept as long as it is
+        return _load(list(layers) if layers is not None else layer_dirs(), skip_invalid, cache or Cache(), recheck)
+
+
+def _load(layers: list[Path], skip_invalid: bool, cache: Cache, recheck: bool) -> KnowledgeBase:
     read = cache.load
     fatal: list[Problem] = []
     vocabulary = Vocabulary()
@@ -156,7 +161,6 @@ def load(
     scoring = _scoring(read, layers, fatal)
     ranking = _ranking(read, layers, fatal, vocabulary, schema)
     knowledge_only = _knowledge_only(read, layers, concepts, fatal)
-    claim_list = _claims(read, layers, schema, vocabulary, fatal)
     rule_problems: list[Problem] = []
     rules, origin, reports = _rules(read, layers, rule_problems)
     kb = KnowledgeBase(
@@ -165,7 +169,9 @@ def load(
         schema,
         concepts,
         rules,
-        templating.make_environment(vocabulary, [d / "templates" for d in reversed(layers)]),
+        templating.make_environment(
+            vocabulary, [d / "templates" for d in reversed(layers)], bytecode_cache=cache.templates()
+        ),
         origin,
         reports=reports,
         scoring=scoring,
@@ -173,12 +179,15 @@ def load(
         knowledge_only=knowledge_only,
         topics=topics,
         skip_invalid=skip_invalid,
-        claims=claim_list,
     )
-    fatal += _check_layouts(kb)
     key = cache.key(_files(layers))
+    claim_list: list[claims.Claim] = []
     if recheck or fatal or rule_problems or not cache.passed(key):
-        rule_problems += _check(kb)
+        # Claims and report layouts matter only to the checks: a playbook that passed them, byte for
+        # byte, reads neither (nor imports the modules that check them).
+        claim_list = _claims(read, layers, schema, vocabulary, fatal)
+        fatal += _check_layouts(kb)
+        rule_problems += _check(kb, claim_list)
         if not fatal and not rule_problems:
             cache.mark_passed(key)
     if fatal or (rule_problems and not skip_invalid):
@@ -187,7 +196,8 @@ def load(
         kb.skipped += rule_problems
         bad = {p.rule for p in rule_problems}
         kb.rules = [r for r in kb.rules if r.id not in bad]
-        rule_problems = [p for p in _check(kb) if p.rule]  # leaving a rule out can break a rule that relied on it
+        # leaving a rule out can break a rule that relied on it
+        rule_problems = [p for p in _check(kb, claim_list) if p.rule]
     return kb
 
 
@@ -261,6 +271,8 @@ def _claims(
     read: Reader, layers: Iterable[Path], schema: Schema, vocabulary: Vocabulary, problems: list[Problem]
 ) -> list[claims.Claim]:
     """The claims of every layer (``claims.yaml``); a later layer adds claims or replaces one by id."""
+    from dealcoach.engine.playbook import claims
+
     found = []
     for path in (layer / "claims.yaml" for layer in layers):
         if not path.is_file():
@@ -361,7 +373,15 @@ def _rules(
     return sorted(by_id.values(), key=lambda r: r.id), origin, reports
 
 
-LAYER_FILES = ("vocabulary.yaml", "derived.yaml", "concepts.yaml", "assessment.yaml", "knowledge-only.yaml")
+LAYER_FILES = (
+    "vocabulary.yaml",
+    "derived.yaml",
+    "concepts.yaml",
+    "assessment.yaml",
+    "ranking.yaml",
+    "knowledge-only.yaml",
+    "claims.yaml",
+)
 
 
 def _files(layers: Iterable[Path]) -> list[Path]:
@@ -374,7 +394,10 @@ def _files(layers: Iterable[Path]) -> list[Path]:
     return [f for f in found if f.is_file()]
 
 
-def _check(kb: KnowledgeBase) -> list[Problem]:
+def _check(kb: KnowledgeBase, claim_list: Sequence[claims.Claim]) -> list[Problem]:
+    """Every check of every rule; ``claim_list``: what a template may say only after testing."""
+    from dealcoach.engine.playbook import claims, lint
+
     checker = Checker(kb.schema, kb.vocabulary)
     ids = {r.id for r in kb.rules}
     problems = []
@@ -399,7 +422,7 @@ def _check(kb: KnowledgeBase) -> list[Problem]:
                 if other not in ids:
                     problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
         problems += _check_templates(kb, rule)
-        problems += claims.check(rule, kb.claims)
+        problems += claims.check(rule, claim_list)
     problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
     problems += lint.derived_flow(kb.rules, kb.schema, consumed_elsewhere=ASSESSMENT_INPUTS + DRILL_INPUTS)
     problems += strata.cycle_problems(kb.rules)

@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 from jinja2 import (
+    BytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     Template,
@@ -34,7 +35,6 @@ from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, SecurityError
 from markupsafe import Markup
-from wcwidth import wcwidth
 
 try:
     import resource
@@ -134,7 +134,17 @@ PAINTS: dict[str, dict[str, Any]] = {
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal (wcwidth: East Asian wide characters take two, colour
     sequences none)."""
-    return sum(max(wcwidth(ch), 0) for ch in _SGR.sub("", text))
+    width = _wcwidth()
+    return sum(max(width(ch), 0) for ch in _SGR.sub("", text))
+
+
+@functools.cache
+def _wcwidth() -> Callable[[str], int]:
+    """wcwidth's function, imported on first use: the package loads a dozen modules (line breaking,
+    graphemes, hyperlinks) that only text output, which measures widths, has any use for."""
+    from wcwidth import wcwidth
+
+    return wcwidth
 
 
 NO_LINE_START = frozenset("。，、；：！？）」』》〉】〕”’…%,.;:!?)")  # closing marks stay with what they close
@@ -419,12 +429,24 @@ def _failure(err: BaseException, filename: str) -> TemplateRenderError:
 
 
 def compile_template(env: SandboxedEnvironment, source: str) -> Template:
-    """``env.from_string(source)`` within the budget; :class:`TemplateRenderError` if it cannot be compiled."""
+    """``env.from_string(source)`` within the budget; :class:`TemplateRenderError` if it cannot be compiled.
+
+    The code Jinja compiled it to before is taken from the environment's bytecode cache, if it has
+    one (Jinja's ``from_string`` always compiles); reading and writing the cache is outside the
+    budget, which is for the template's own work.
+    """
+    cache = env.bytecode_cache
+    bucket = None if cache is None else cache.get_bucket(env, "<from_string>", None, source)  # no name, as from_string
     try:
         with budget():
-            return env.from_string(source)
+            code = env.compile(source) if bucket is None or bucket.code is None else bucket.code
+            template = env.template_class.from_code(env, code, env.make_globals(None), None)
     except Exception as err:  # untrusted code: anything it raises is its author's problem, reported
         raise _failure(err, "<template>") from None
+    if cache is not None and bucket is not None and bucket.code is None:
+        bucket.code = code
+        cache.set_bucket(bucket)
+    return template
 
 
 def load_template(env: SandboxedEnvironment, name: str) -> Template:
@@ -462,9 +484,14 @@ class _BoundedLoader(FileSystemLoader):
         return super().get_source(environment, template)
 
 
-def make_environment(vocabulary: Vocabulary, template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
+def make_environment(
+    vocabulary: Vocabulary, template_dirs: Iterable[Path] = (), *, bytecode_cache: BytecodeCache | None = None
+) -> SandboxedEnvironment:
+    """The sandbox for a playbook's templates, with its filters; ``bytecode_cache`` keeps the code
+    of compiled templates between runs (see :mod:`dealcoach.engine.playbook.kbcache`)."""
     env = GuardedSandbox(
         loader=_BoundedLoader([str(d) for d in template_dirs]),
+        bytecode_cache=bytecode_cache,
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
