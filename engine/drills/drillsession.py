@@ -91,7 +91,8 @@ class Play:
     def begin(
         cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None, seed: int | None = None
     ) -> Play:
-        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, drill.scenario.steps[0], seed=seed)
+        first = drill.arrive(drill.scenario.steps[0], drill.deal, ())
+        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, first, seed=seed)
 
     @classmethod
     def resume(cls, kb: KnowledgeBase, session: Session, store: Store, examiner: Examiner | None = None) -> Play:
@@ -204,7 +205,8 @@ class Play:
             self.deal, changes = self.examiner.consequences(self.deal, verdict.option.move, self.lang)
         verdict.changes = changes
         self.turns.append(Turn(self.step, verdict, answer))
-        self.step = self.drill.next_step(self.step, verdict.option)
+        chosen = tuple((t.step.id, t.verdict.option.id) for t in self.turns if t.verdict.option is not None)
+        self.step = self.drill.arrive(self.drill.next_step(self.step, verdict.option), self.deal, chosen)
         return verdict, changes
 
     def debrief(self) -> Debrief:
