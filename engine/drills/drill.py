@@ -684,9 +684,10 @@ class Point:
     chosen: Chosen
 
 
-def walk(drill: Drill, examiner: Examiner, limit: int = MAX_POINTS) -> tuple[list[Point], bool]:
+def walk(drill: Drill, examiner: Examiner, limit: int | None = None) -> tuple[list[Point], bool]:
     """Every step on every path through the drill, in the authored order of the options, each
-    told for its state; and whether the walk finished within ``limit`` step visits."""
+    told for its state; and whether the walk finished within ``limit`` (:data:`MAX_POINTS`) step visits."""
+    limit = MAX_POINTS if limit is None else limit
     points: list[Point] = []
     moved: dict[tuple[str, str], Deal] = {}  # a move played on the same deal has the same consequences
     first = drill.arrive(drill.scenario.steps[0], drill.deal, ())
