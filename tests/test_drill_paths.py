@@ -146,3 +146,15 @@ def test_a_state_naming_what_the_drill_does_not_have_is_refused_with_its_place(t
     assert message in result.output
     assert f"{path}:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_drill_told_with_a_variant_prompt_plays_on_to_its_end(builtin):
+    play = Play.begin(builtin, drill.load(DRILLS / "carrier-dual-fiber-retrofit.yaml", builtin), "en")
+    prompts = {}
+    while not play.finished:
+        step = play.step
+        prompts[step.id] = step.prompt("en")
+        wanted = [o.id for o in step.options if o.id == "go-to-he"]
+        play.answer(wanted or [play.choices()[0][0]])
+    assert prompts["win-qian"].startswith("何振华 passed your request on to construction.")
+    assert "one-voice" in prompts

@@ -167,7 +167,7 @@ class Scenario(BaseModel):
             return None
         if target:
             return self.step(target)
-        index = self.steps.index(step)
+        index = [s.id for s in self.steps].index(step.id)  # by id: ``step`` may be told with a variant prompt
         return self.steps[index + 1] if index + 1 < len(self.steps) else None
 
 
