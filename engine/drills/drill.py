@@ -143,6 +143,36 @@ class Step(BaseModel):
         return self
 
 
+OUTCOMES = {
+    "won": ("赢单", "won"),
+    "kept": ("守住了客户", "account kept"),
+    "share_moved": ("份额有变", "share moved"),
+    "stalled": ("项目搁浅", "stalled"),
+    "lost": ("丢单", "lost"),
+}
+
+
+class Ending(BaseModel):
+    """How the story ends for one kind of result, in the drill author's words.
+
+    An ending fits a result when the trainee scored at least ``at_least`` percent and the path
+    ended in the state ``when`` describes; the first that fits, in the file's order, is told.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    outcome: Literal["won", "kept", "share_moved", "stalled", "lost"]
+    at_least: int = Field(default=0, ge=0, le=100)
+    when: When | None = None
+    text: Text
+
+    def fits(self, percent: int, deal: Deal, chosen: Chosen) -> bool:
+        return percent >= self.at_least and (self.when is None or self.when.holds(deal, chosen))
+
+    def told(self, lang: Lang) -> str:
+        zh, en = OUTCOMES[self.outcome]
+        return f"结局（{zh}）：{self.text(lang)}" if lang == "zh" else f"The ending ({en}): {self.text(lang)}"
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     title: Text
@@ -151,6 +181,20 @@ class Scenario(BaseModel):
     pass_mark: int = Field(default=80, ge=1, le=100)  # percent of the points a certified trainee scores
     deal: str | dict[str, Any]
     steps: list[Step] = Field(min_length=1)
+    endings: list[Ending] = []
+
+    @model_validator(mode="after")
+    def _an_ending_for_every_result(self) -> Scenario:
+        last = self.endings[-1] if self.endings else None
+        if last is not None and (last.at_least or last.when is not None):
+            raise ValueError(
+                "the last ending must have neither `at_least` nor `when`: it is told for every result the others miss"
+            )
+        return self
+
+    def ending(self, percent: int, deal: Deal, chosen: Chosen) -> Ending | None:
+        """The ending for a trainee who scored ``percent`` and left the deal in this state."""
+        return next((e for e in self.endings if e.fits(percent, deal, chosen)), None)
 
     @property
     def concepts(self) -> list[str]:
@@ -287,6 +331,9 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
                         f"unknown move {option.move!r}; use one of: {', '.join(kb.vocabulary.ids('move'))}",
                     )
                 )
+    for i, ending in enumerate(scenario.endings):
+        if ending.when is not None:
+            problems += _when_problems(ending.when, ("endings", i, "when"), document, deal, scenario, kb)
     return problems + _loops(scenario, document)
 
 

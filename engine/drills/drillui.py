@@ -98,6 +98,10 @@ def _play(session: Play, lines: Iterator[str] | None) -> None:
         _step(session, lines)
     click.echo("")
     click.echo("—— 复盘 ——" if zh else "--- Debrief ---")
+    ending = session.ending()
+    if ending:
+        click.echo(fill(ending))
+        click.echo("")
     bundled = drillsession.practice(scenarios_dir() / "drills")
     for line in session.debrief().lines(session.kb, bundled, session.drill.name):
         indent = line[: len(line) - len(line.lstrip())]
