@@ -516,7 +516,9 @@ class Examiner:
         )
 
     def _concept_line(self, concepts: list[str], lang: Lang) -> str:
-        titles = "; ".join(f"{c} {self.kb.concepts[c].title(lang)}" for c in concepts if c in self.kb.concepts)
+        titles = ("；" if lang == "zh" else "; ").join(
+            f"{c} {self.kb.concepts[c].title(lang)}" for c in concepts if c in self.kb.concepts
+        )
         return ("要点：" if lang == "zh" else "Playbook: ") + titles
 
     def _identify(self, step: Step, deal: Deal, answer: str, right: set[str], lang: Lang) -> Verdict:
