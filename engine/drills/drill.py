@@ -26,6 +26,7 @@ from dealcoach.engine.advising.whynot import WhyNot
 from dealcoach.engine.deals import deal as deal_mod
 from dealcoach.engine.deals.deal import Deal
 from dealcoach.engine.deals.vocabulary import Lang
+from dealcoach.engine.drills import situation as situation_mod
 from dealcoach.engine.matching.runner import Advisor, Outcome
 from dealcoach.engine.playbook.kb import KnowledgeBase
 from dealcoach.engine.problems import InputError, Problem
@@ -443,6 +444,11 @@ class Examiner:
             return [(p.name, p.name) for p in deal.stakeholders]
         enum = {"attitude": "attitude", "relationship": "relationship_class", "style": "style"}[step.ask or ""]
         return [(v, vocabulary.label(enum, v, lang)) for v in vocabulary.ids(enum) if v != "unknown"]
+
+    def situation(self, step: Step, deal: Deal, lang: Lang) -> list[str]:
+        """What the trainee is told before a question the playbook decides from the deal's facts."""
+        ask = step.ask if step.kind in ("diagnose", "identify") else None
+        return situation_mod.told(ask, step.stakeholder, deal, self.kb, lang)
 
     def _offered(self, step: Step, deal: Deal) -> list[str]:
         """A red-flag step offers its authored choices and every flag the deal shows now: a flag

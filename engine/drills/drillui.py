@@ -132,6 +132,11 @@ def _step(session: Play, lines: Iterator[str] | None) -> None:
     click.echo("")
     heading = f"第{len(session.turns) + 1}步：" if zh else f"Step {len(session.turns) + 1}: "
     click.echo(fill(heading + step.prompt(session.lang), indent="  ", first=""))
+    known = session.examiner.situation(step, session.deal, session.lang)
+    if known:
+        click.echo("  你掌握的情况：" if zh else "  What you know:")
+    for line in known:
+        click.echo(fill(line, indent="      ", first="    - "))
     for number, (_, text) in enumerate(session.choices(), start=1):
         click.echo(fill(text, indent="      ", first=f"  {number}. "))
     while True:
