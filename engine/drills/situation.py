@@ -41,7 +41,7 @@ class Line:
     value: int
 
 
-def tested(kb: KnowledgeBase, derived: str) -> tuple[set[tuple[str, str]], list[Line]]:
+def deciding_facts(kb: KnowledgeBase, derived: str) -> tuple[set[tuple[str, str]], list[Line]]:
     """The (fact type, field) pairs the rules deriving ``derived`` test, following the derived facts
     they rest on (a red flag on an opponent rests on the needs grid), and the numeric lines drawn."""
     fields: set[tuple[str, str]] = set()
@@ -71,7 +71,7 @@ def told(step_ask: str | None, stakeholder: str | None, deal: Deal, kb: Knowledg
     derived = DECIDES.get(step_ask or "")
     if derived is None:
         return []
-    fields, lines = tested(kb, derived)
+    fields, lines = deciding_facts(kb, derived)
     people = [p for p in deal.stakeholders if stakeholder in (None, p.name)]
     shown = [_person(p, fields, lines, kb, lang) for p in people]
     shown += _deal_lines(deal, fields, kb, lang) if stakeholder is None else []
