@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
+from dealcoach.engine.deals import deal as deal_mod
 from dealcoach.engine.deals.deal import Deal, Stakeholder
-from dealcoach.engine.drills import drill
+from dealcoach.engine.drills import drill, drillgen
 from dealcoach.engine.drills.situation import deciding_facts
 from tests.conftest import SCENARIOS
 
@@ -114,3 +115,10 @@ def test_the_terminal_shows_what_you_know_before_the_red_flags(tmp_path):
     assert "赵国栋: user, attitude resistant, has real weight in the decision (influence 4 of 5)" in " ".join(
         flags.split()
     )
+
+
+def test_a_drill_from_a_deal_names_the_people_in_its_briefing(builtin):
+    path = SCENARIOS / "bank-oa-network.yaml"
+    made = drillgen.from_deal(deal_mod.load(str(path), builtin.vocabulary), builtin, path.stem)
+    for lang in ("zh", "en"):
+        assert all(p.name in made.scenario.briefing(lang) for p in made.deal.stakeholders)
