@@ -40,6 +40,7 @@ END = "end"  # `next: end` finishes the drill
 # The longest option of a move step may be at most this many times the shortest, in either
 # language: otherwise "pick the longest, most careful-sounding one" finds the answer.
 LENGTH_SPREAD = 1.35
+OUTCOMES_KEPT = 64
 MAX_POINTS = 5000  # `drill check` explores at most this many step visits per drill
 ASKS = {"identify": ("role", "attitude", "relationship", "style"), "diagnose": ("red_flags", "criteria_at_risk")}
 
@@ -431,6 +432,17 @@ class Examiner:
         self.kb = kb
         self.advisor = advisor or Advisor(kb)
         self.explain = explain  # rule ids and the conditions that failed: for trainers, not trainees
+        self._outcomes: dict[str, Outcome] = {}  # the playbook's run on a deal state, reused by its questions
+
+    def outcome(self, deal: Deal) -> Outcome:
+        """The playbook's conclusions on ``deal`` (kept for the few latest states: a step shows its
+        choices, then judges the answer, on the same deal)."""
+        key = deal.model_dump_json()
+        if key not in self._outcomes:
+            if len(self._outcomes) >= OUTCOMES_KEPT:
+                self._outcomes.pop(next(iter(self._outcomes)))
+            self._outcomes[key] = self.advisor.run(deal, keep_facts=True)
+        return self._outcomes[key]
 
     def choices(self, step: Step, deal: Deal, lang: Lang) -> list[tuple[str, str]]:
         """The numbered choices shown for a step: (answer id, text)."""
@@ -455,7 +467,7 @@ class Examiner:
         the trainee's own earlier moves raised must be there to be spotted."""
         if step.ask != "red_flags":
             return list(step.choices)
-        raised = sorted(self._flags(self.advisor.run(deal, keep_facts=True)))
+        raised = sorted(self._flags(self.outcome(deal)))
         return list(dict.fromkeys([*step.choices, *raised]))
 
     @staticmethod
@@ -505,7 +517,7 @@ class Examiner:
         return {getattr(person, step.ask or "")}
 
     def judge(self, step: Step, deal: Deal, answer: list[str], lang: Lang) -> Verdict:
-        outcome = self.advisor.run(deal, keep_facts=True)
+        outcome = self.outcome(deal)
         given, health = self._conclusions(step, outcome, lang)
         right = self._right(step, deal, outcome, given, health)
         if step.kind in ("move", "negotiate"):
@@ -708,7 +720,7 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
         state = point.deal.model_dump_json()
         on_main = point.chosen == main[: len(point.chosen)]
         if (point.step.id, state) not in judged or on_main:
-            outcome = examiner.advisor.run(point.deal, keep_facts=True)
+            outcome = examiner.outcome(point.deal)
             judged[point.step.id, state] = examiner.expected(point.step, point.deal, outcome)
             if on_main:  # the authored marks hold here; their problems say more than "unwinnable"
                 problems += _step_problems(
