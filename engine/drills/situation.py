@@ -213,4 +213,6 @@ def _line(line: Line, kb: KnowledgeBase, lang: Lang) -> str:
     meaning = ""
     if (line.fact_type, line.field) == ("stakeholder", "influence"):
         meaning = "就算在决策中很有分量" if lang == "zh" else " is real weight in the decision"
-    return f"{label} {NUMERIC[line.op]} {line.value}{scale}{meaning}"
+    # "more than", not ">": a terminal prompt is "> ", and the line must not read as one
+    op = ("超过" if lang == "zh" else "more than") if line.op == "gt" else NUMERIC[line.op]
+    return f"{label} {op} {line.value}{scale}{meaning}"
