@@ -158,3 +158,13 @@ def test_a_drill_told_with_a_variant_prompt_plays_on_to_its_end(builtin):
         play.answer(wanted or [play.choices()[0][0]])
     assert prompts["win-qian"].startswith("何振华 passed your request on to construction.")
     assert "one-voice" in prompts
+
+
+def test_a_step_for_a_state_no_path_reaches_fails_check(tmp_path):
+    path = tender_copy(
+        tmp_path,
+        ("    only_when: {attitudes: {梁志诚: [resist, sabotage]}}", "    only_when: {attitudes: {梁志诚: [accept]}}"),
+    )
+    result = check(path)
+    assert result.exit_code == 1
+    assert "step 'scoring-rules-without-liang' is met on no path" in result.output

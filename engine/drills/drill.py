@@ -731,6 +731,14 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
     for (step_id, _, message), paths in found.items():
         more = f" (and {len(paths) - 1} other path(s) to the same state)" if len(paths) > 1 else ""
         problems.append(document.problem(where[step_id], f"on the path {_describe(paths[0])}{more}: {message}"))
+    met = {point.step.id for point in points}
+    problems += [
+        document.problem(
+            where[s.id], f"step {s.id!r} is met on no path: no path reaches it in the state its only_when asks for"
+        )
+        for s in steps
+        if complete and s.only_when is not None and s.id not in met
+    ]
     if not complete:
         problems.append(
             document.problem(
