@@ -26,10 +26,13 @@ from dealcoach.engine.advising.whynot import WhyNot
 from dealcoach.engine.deals import deal as deal_mod
 from dealcoach.engine.deals.deal import Deal
 from dealcoach.engine.deals.vocabulary import Lang
+from dealcoach.engine.drills import situation as situation_mod
 from dealcoach.engine.matching.runner import Advisor, Outcome
 from dealcoach.engine.playbook.kb import KnowledgeBase
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.render.templating import display_width, tidy
+
+Chosen = tuple[tuple[str, str], ...]  # (step id, option id) of every option chosen on a path, in order
 
 # Models build their validators on first use (defer_build): every command imports this module,
 # only the drill commands validate scenarios, and building eagerly would slow every start-up.
@@ -37,6 +40,8 @@ END = "end"  # `next: end` finishes the drill
 # The longest option of a move step may be at most this many times the shortest, in either
 # language: otherwise "pick the longest, most careful-sounding one" finds the answer.
 LENGTH_SPREAD = 1.35
+OUTCOMES_KEPT = 64
+MAX_POINTS = 5000  # `drill check` explores at most this many step visits per drill
 ASKS = {"identify": ("role", "attitude", "relationship", "style"), "diagnose": ("red_flags", "criteria_at_risk")}
 
 
@@ -47,6 +52,41 @@ class Text(BaseModel):
 
     def __call__(self, lang: Lang) -> str:
         return tidy(self.zh if lang == "zh" else self.en)
+
+
+class When(BaseModel):
+    """A state of the drill on one path: what a prompt or an ending takes for granted.
+
+    Every key that is given must hold: the signals are all up (``signals``) or all down
+    (``without``), each named person has one of the attitudes listed, and the trainee chose one of
+    the ``chose`` options (and none of the ``avoided`` ones) earlier on the path.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    signals: list[str] = []
+    without: list[str] = []
+    attitudes: dict[str, list[str]] = {}
+    chose: list[str] = []
+    avoided: list[str] = []
+
+    def holds(self, deal: Deal, chosen: Chosen) -> bool:
+        ids = {option for _, option in chosen}
+        attitude = {p.name: p.attitude for p in deal.stakeholders}
+        return (
+            set(self.signals) <= set(deal.signals)
+            and not set(self.without) & set(deal.signals)
+            and all(attitude.get(name) in allowed for name, allowed in self.attitudes.items())
+            and (not self.chose or bool(ids & set(self.chose)))
+            and not ids & set(self.avoided)
+        )
+
+
+class Variant(BaseModel):
+    """A prompt told for one state of the drill (who resisted, what was conceded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    when: When
+    prompt: Text
 
 
 class Option(BaseModel):
@@ -73,6 +113,9 @@ class Step(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: Literal["identify", "move", "negotiate", "diagnose"]
     prompt: Text
+    assumes: When | None = None  # the state ``prompt`` takes for granted; check proves every path has it
+    variants: list[Variant] = []  # prompts for other states: the first whose ``when`` holds is shown
+    only_when: When | None = None  # a step for one state (a complaint still open): skipped in any other
     concepts: list[str] = Field(min_length=1)
     ask: str | None = None
     role: str | None = None
@@ -102,6 +145,36 @@ class Step(BaseModel):
         return self
 
 
+OUTCOMES = {
+    "won": ("赢单", "won"),
+    "kept": ("守住了客户", "account kept"),
+    "share_moved": ("份额有变", "share moved"),
+    "stalled": ("项目搁浅", "stalled"),
+    "lost": ("丢单", "lost"),
+}
+
+
+class Ending(BaseModel):
+    """How the story ends for one kind of result, in the drill author's words.
+
+    An ending fits a result when the trainee scored at least ``at_least`` percent and the path
+    ended in the state ``when`` describes; the first that fits, in the file's order, is told.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    outcome: Literal["won", "kept", "share_moved", "stalled", "lost"]
+    at_least: int = Field(default=0, ge=0, le=100)
+    when: When | None = None
+    text: Text
+
+    def fits(self, percent: int, deal: Deal, chosen: Chosen) -> bool:
+        return percent >= self.at_least and (self.when is None or self.when.holds(deal, chosen))
+
+    def told(self, lang: Lang) -> str:
+        zh, en = OUTCOMES[self.outcome]
+        return f"结局（{zh}）：{self.text(lang)}" if lang == "zh" else f"The ending ({en}): {self.text(lang)}"
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     title: Text
@@ -110,6 +183,20 @@ class Scenario(BaseModel):
     pass_mark: int = Field(default=80, ge=1, le=100)  # percent of the points a certified trainee scores
     deal: str | dict[str, Any]
     steps: list[Step] = Field(min_length=1)
+    endings: list[Ending] = []
+
+    @model_validator(mode="after")
+    def _an_ending_for_every_result(self) -> Scenario:
+        last = self.endings[-1] if self.endings else None
+        if last is not None and (last.at_least or last.when is not None):
+            raise ValueError(
+                "the last ending must have neither `at_least` nor `when`: it is told for every result the others miss"
+            )
+        return self
+
+    def ending(self, percent: int, deal: Deal, chosen: Chosen) -> Ending | None:
+        """The ending for a trainee who scored ``percent`` and left the deal in this state."""
+        return next((e for e in self.endings if e.fits(percent, deal, chosen)), None)
 
     @property
     def concepts(self) -> list[str]:
@@ -126,7 +213,7 @@ class Scenario(BaseModel):
             return None
         if target:
             return self.step(target)
-        index = self.steps.index(step)
+        index = [s.id for s in self.steps].index(step.id)  # by id: ``step`` may be told with a variant prompt
         return self.steps[index + 1] if index + 1 < len(self.steps) else None
 
 
@@ -144,6 +231,17 @@ class Drill:
 
     def next_step(self, step: Step, option: Option | None) -> Step | None:
         return self.scenario.next_step(step, option)
+
+    def arrive(self, step: Step | None, deal: Deal, chosen: Chosen) -> Step | None:
+        """The step the trainee meets on this path when the drill goes to ``step``: steps meant for
+        another state are passed over, and the one met is told with the first variant prompt whose
+        state holds, else with its own prompt."""
+        while step is not None and step.only_when is not None and not step.only_when.holds(deal, chosen):
+            step = self.next_step(step, None)
+        if step is None:
+            return None
+        variant = next((v for v in step.variants if v.when.holds(deal, chosen)), None)
+        return step.model_copy(update={"prompt": variant.prompt}) if variant else step
 
 
 def load(path: Path, kb: KnowledgeBase) -> Drill:
@@ -201,6 +299,9 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
         ):
             if target and target != END and target not in ids:
                 problems.append(document.problem((*at, *_as_path(key)), f"no step {target!r} in this drill"))
+        whens = [((*at, key), getattr(step, key)) for key in ("assumes", "only_when") if getattr(step, key)]
+        whens += [((*at, "variants", j, "when"), v.when) for j, v in enumerate(step.variants)]
+        problems += [p for where, when in whens for p in _when_problems(when, where, document, deal, scenario, kb)]
         if step.about and step.about not in names:
             problems.append(document.problem((*at, "about"), f"{step.about!r} is not a stakeholder of the deal"))
         if step.stakeholder and step.stakeholder not in names:
@@ -232,7 +333,39 @@ def references(scenario: Scenario, document: yamlsource.Document, deal: Deal, kb
                         f"unknown move {option.move!r}; use one of: {', '.join(kb.vocabulary.ids('move'))}",
                     )
                 )
+    for i, ending in enumerate(scenario.endings):
+        if ending.when is not None:
+            problems += _when_problems(ending.when, ("endings", i, "when"), document, deal, scenario, kb)
     return problems + _loops(scenario, document)
+
+
+def _when_problems(
+    when: When, at: tuple[Any, ...], document: yamlsource.Document, deal: Deal, scenario: Scenario, kb: KnowledgeBase
+) -> list[Problem]:
+    """Signals, people, attitudes and options a state names that the drill does not have."""
+    signals = kb.vocabulary.enums["signal"]
+    attitudes = kb.vocabulary.enums["attitude"]
+    names = {p.name for p in deal.stakeholders}
+    options = {o.id for s in scenario.steps for o in s.options}
+    problems = [
+        document.problem((*at, key), f"unknown signal {v!r}; use one of: {', '.join(kb.vocabulary.ids('signal'))}")
+        for key in ("signals", "without")
+        for v in getattr(when, key)
+        if v not in signals
+    ]
+    for name, allowed in when.attitudes.items():
+        if name not in names:
+            problems.append(document.problem((*at, "attitudes"), f"{name!r} is not a stakeholder of the deal"))
+        problems += [
+            document.problem((*at, "attitudes", name), f"unknown attitude {a!r}") for a in allowed if a not in attitudes
+        ]
+    problems += [
+        document.problem((*at, key), f"no option {v!r} in this drill")
+        for key in ("chose", "avoided")
+        for v in getattr(when, key)
+        if v not in options
+    ]
+    return problems
 
 
 def _loops(scenario: Scenario, document: yamlsource.Document) -> list[Problem]:
@@ -299,6 +432,17 @@ class Examiner:
         self.kb = kb
         self.advisor = advisor or Advisor(kb)
         self.explain = explain  # rule ids and the conditions that failed: for trainers, not trainees
+        self._outcomes: dict[str, Outcome] = {}  # the playbook's run on a deal state, reused by its questions
+
+    def outcome(self, deal: Deal) -> Outcome:
+        """The playbook's conclusions on ``deal`` (kept for the few latest states: a step shows its
+        choices, then judges the answer, on the same deal)."""
+        key = deal.model_dump_json()
+        if key not in self._outcomes:
+            if len(self._outcomes) >= OUTCOMES_KEPT:
+                self._outcomes.pop(next(iter(self._outcomes)))
+            self._outcomes[key] = self.advisor.run(deal, keep_facts=True)
+        return self._outcomes[key]
 
     def choices(self, step: Step, deal: Deal, lang: Lang) -> list[tuple[str, str]]:
         """The numbered choices shown for a step: (answer id, text)."""
@@ -313,12 +457,17 @@ class Examiner:
         enum = {"attitude": "attitude", "relationship": "relationship_class", "style": "style"}[step.ask or ""]
         return [(v, vocabulary.label(enum, v, lang)) for v in vocabulary.ids(enum) if v != "unknown"]
 
+    def situation(self, step: Step, deal: Deal, lang: Lang) -> list[str]:
+        """What the trainee is told before a question the playbook decides from the deal's facts."""
+        ask = step.ask if step.kind in ("diagnose", "identify") else None
+        return situation_mod.told(ask, step.stakeholder, deal, self.kb, lang)
+
     def _offered(self, step: Step, deal: Deal) -> list[str]:
         """A red-flag step offers its authored choices and every flag the deal shows now: a flag
         the trainee's own earlier moves raised must be there to be spotted."""
         if step.ask != "red_flags":
             return list(step.choices)
-        raised = sorted(self._flags(self.advisor.run(deal, keep_facts=True)))
+        raised = sorted(self._flags(self.outcome(deal)))
         return list(dict.fromkeys([*step.choices, *raised]))
 
     @staticmethod
@@ -368,7 +517,7 @@ class Examiner:
         return {getattr(person, step.ask or "")}
 
     def judge(self, step: Step, deal: Deal, answer: list[str], lang: Lang) -> Verdict:
-        outcome = self.advisor.run(deal, keep_facts=True)
+        outcome = self.outcome(deal)
         given, health = self._conclusions(step, outcome, lang)
         right = self._right(step, deal, outcome, given, health)
         if step.kind in ("move", "negotiate"):
@@ -385,7 +534,9 @@ class Examiner:
         )
 
     def _concept_line(self, concepts: list[str], lang: Lang) -> str:
-        titles = "; ".join(f"{c} {self.kb.concepts[c].title(lang)}" for c in concepts if c in self.kb.concepts)
+        titles = ("；" if lang == "zh" else "; ").join(
+            f"{c} {self.kb.concepts[c].title(lang)}" for c in concepts if c in self.kb.concepts
+        )
         return ("要点：" if lang == "zh" else "Playbook: ") + titles
 
     def _identify(self, step: Step, deal: Deal, answer: str, right: set[str], lang: Lang) -> Verdict:
@@ -535,11 +686,13 @@ class Examiner:
 
 
 def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> list[Problem]:
-    """Is the drill consistent with the knowledge base?
+    """Is the drill consistent with the knowledge base, and can it be won whatever the trainee chose?
 
     Along the main path (the first good option at every move), every option marked good must be
-    backed by a rule that gives advice at that point, and every option marked poor must not; the
-    roles, people and flags a step asks about must be there; every step must be reachable, and
+    backed by a rule that gives advice at that point, and every option marked poor must not.
+    Along every path (every option at every step, up to :data:`MAX_POINTS` step visits), each step
+    must have an answer the playbook backs, and its prompt must fit the state the path reached.
+    The roles, people and flags a step asks about must be there; every step must be reachable, and
     every move must have a reaction rule.
     """
     examiner = examiner or Examiner(kb)
@@ -559,17 +712,126 @@ def check(drill: Drill, kb: KnowledgeBase, examiner: Examiner | None = None) -> 
                     )
                 )
     problems += [p for i, step in enumerate(steps) for p in _unbalanced(step, document, ("steps", i))]
-    deal, step = drill.deal, steps[0]
-    while step is not None:
-        outcome = examiner.advisor.run(deal, keep_facts=True)
-        right = examiner.expected(step, deal, outcome)
-        at = where[step.id]
-        problems += _step_problems(step, right, outcome, document, at, kb)
-        option = next((o for o in step.options if o.good), None)
-        if option is not None and option.move:
-            deal, _ = examiner.consequences(deal, option.move, "en")
-        step = drill.next_step(step, option)
+    points, complete = walk(drill, examiner)
+    main = _main_path(drill, examiner)
+    judged: dict[tuple[str, str], set[str]] = {}
+    found: dict[tuple[str, str, str], list[Chosen]] = {}
+    for point in points:
+        state = point.deal.model_dump_json()
+        on_main = point.chosen == main[: len(point.chosen)]
+        if (point.step.id, state) not in judged or on_main:
+            outcome = examiner.outcome(point.deal)
+            judged[point.step.id, state] = examiner.expected(point.step, point.deal, outcome)
+            if on_main:  # the authored marks hold here; their problems say more than "unwinnable"
+                problems += _step_problems(
+                    point.step, judged[point.step.id, state], outcome, document, where[point.step.id], kb
+                )
+        for message in _path_problems(point, judged[point.step.id, state], on_main):
+            found.setdefault((point.step.id, state, message), []).append(point.chosen)
+    for (step_id, _, message), paths in found.items():
+        more = f" (and {len(paths) - 1} other path(s) to the same state)" if len(paths) > 1 else ""
+        problems.append(document.problem(where[step_id], f"on the path {_describe(paths[0])}{more}: {message}"))
+    met = {point.step.id for point in points}
+    problems += [
+        document.problem(
+            where[s.id], f"step {s.id!r} is met on no path: no path reaches it in the state its only_when asks for"
+        )
+        for s in steps
+        if complete and s.only_when is not None and s.id not in met
+    ]
+    if not complete:
+        problems.append(
+            document.problem(
+                (),
+                f"its paths visit more than {MAX_POINTS} steps; check explored only the first {MAX_POINTS}: "
+                "join branches with `next:` or split the drill",
+            )
+        )
     return problems
+
+
+@dataclass(frozen=True)
+class Point:
+    """Where a path stands: the step reached, the deal as the path left it, the options chosen."""
+
+    step: Step
+    deal: Deal
+    chosen: Chosen
+
+
+def walk(drill: Drill, examiner: Examiner, limit: int | None = None) -> tuple[list[Point], bool]:
+    """Every step on every path through the drill, in the authored order of the options, each
+    told for its state; and whether the walk finished within ``limit`` (:data:`MAX_POINTS`) step visits."""
+    limit = MAX_POINTS if limit is None else limit
+    points: list[Point] = []
+    moved: dict[tuple[str, str], Deal] = {}  # a move played on the same deal has the same consequences
+    first = drill.arrive(drill.scenario.steps[0], drill.deal, ())
+    stack: list[tuple[Step, Deal, Chosen]] = [(first, drill.deal, ())] if first else []
+    while stack:
+        if len(points) == limit:
+            return points, False
+        step, deal, chosen = stack.pop()
+        points.append(Point(step, deal, chosen))
+        for option in list(reversed(step.options)) or [None]:
+            after, now = deal, chosen
+            if option is not None:
+                now = (*chosen, (step.id, option.id))
+                if option.move:
+                    key = (deal.model_dump_json(), option.move)
+                    if key not in moved:
+                        moved[key] = examiner.consequences(deal, option.move, "en")[0]
+                    after = moved[key]
+            following = drill.arrive(drill.next_step(step, option), after, now)
+            if following is not None:
+                stack.append((following, after, now))
+    return points, True
+
+
+def _main_path(drill: Drill, examiner: Examiner) -> Chosen:
+    """The options of the all-correct path: the first good option at every move."""
+    chosen: Chosen = ()
+    deal = drill.deal
+    step = drill.arrive(drill.scenario.steps[0], deal, chosen)
+    while step is not None:
+        option = next((o for o in step.options if o.good), None)
+        if option is not None:
+            chosen = (*chosen, (step.id, option.id))
+            if option.move:
+                deal, _ = examiner.consequences(deal, option.move, "en")
+        step = drill.arrive(drill.next_step(step, option), deal, chosen)
+    return chosen
+
+
+def _path_problems(point: Point, right: set[str], on_main: bool) -> list[str]:
+    """What is wrong with a step where this path reaches it: nothing to win (the main path's own
+    check says more there), or a prompt that takes for granted a state the path did not reach."""
+    step, problems = point.step, []
+    if on_main:
+        pass
+    elif step.kind in ("move", "negotiate") and not right:
+        problems.append(
+            "no option is one the playbook backs here; give this state its own step (`only_when:`), "
+            "add an option for it, or lead this path elsewhere with `next:`"
+        )
+    elif step.kind == "identify" and not right:
+        problems.append(f"nobody or nothing answers this step ({step.ask})")
+    told = any(v.when.holds(point.deal, point.chosen) for v in step.variants)
+    if step.assumes is not None and not told and not step.assumes.holds(point.deal, point.chosen):
+        problems.append(
+            f"the prompt takes for granted {_state(step.assumes)}, which this path does not reach; "
+            "add a variant prompt for this state"
+        )
+    return problems
+
+
+def _state(when: When) -> str:
+    parts = [f"{key} {', '.join(map(str, getattr(when, key)))}" for key in ("signals", "without", "chose", "avoided")]
+    parts += [f"{name} {'/'.join(allowed)}" for name, allowed in when.attitudes.items()]
+    return "; ".join(p for p in parts if not p.endswith(" "))
+
+
+def _describe(chosen: Chosen) -> str:
+    return " > ".join(f"{step}={option}" for step, option in chosen) or "(before any choice)"
 
 
 def _unbalanced(step: Step, document: yamlsource.Document, at: tuple[Any, ...]) -> list[Problem]:

@@ -70,15 +70,14 @@ def from_deal(deal: Deal, kb: KnowledgeBase, name: str) -> Drill:
                 )
             ]
         )
-    people = len(deal.stakeholders)
     stage = {lang: kb.vocabulary.label("stage", deal.stage, lang) for lang in ("zh", "en")}
+    people = {lang: _people(deal, lang) for lang in ("zh", "en")}
     scenario = Scenario(
         title=Text(zh=f"实战练习：{deal.name}", en=f"Practice: {deal.name}"),
         briefing=Text(
-            zh=f"这是你手上的真实项目：{deal.account.name}，现在处于{stage['zh']}阶段，"
-            f"涉及{people}位干系人。先看清局面，再选下一步。",
-            en=f"This is your own live deal with {deal.account.name}, at the {stage['en']} stage, "
-            f"with {people} stakeholder(s). "
+            zh=f"这是你手上的真实项目：{deal.account.name}，现在处于{stage['zh']}阶段。{people['zh']}"
+            "先看清局面，再选下一步。",
+            en=f"This is your own live deal with {deal.account.name}, at the {stage['en']} stage. {people['en']}"
             "Read the situation, then choose your next moves.",
         ),
         minutes=2 * len(steps),
@@ -86,6 +85,18 @@ def from_deal(deal: Deal, kb: KnowledgeBase, name: str) -> Drill:
         steps=steps,
     )
     return Drill(f"deal:{name}", scenario, deal)
+
+
+def _people(deal: Deal, lang: str) -> str:
+    """Who is in the deal, by name and title: enough to picture the room, without the roles the
+    identify steps ask about."""
+    if not deal.stakeholders:
+        return ""
+    if lang == "zh":
+        named = "、".join(f"{p.name}（{p.title}）" if p.title else p.name for p in deal.stakeholders)
+        return f"客户那边打交道的人有：{named}。"
+    named = ", ".join(f"{p.name} ({p.title})" if p.title else p.name for p in deal.stakeholders)
+    return f"The people on the customer's side: {named}. "
 
 
 def _identify_steps(deal: Deal) -> list[Step]:

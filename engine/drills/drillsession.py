@@ -21,7 +21,7 @@ from dealcoach.engine.deals import deal as deal_mod
 from dealcoach.engine.deals.deal import Deal
 from dealcoach.engine.deals.vocabulary import Lang
 from dealcoach.engine.drills import coaching
-from dealcoach.engine.drills.drill import Drill, Examiner, Scenario, Step, Verdict
+from dealcoach.engine.drills.drill import Chosen, Drill, Examiner, Scenario, Step, Verdict
 from dealcoach.engine.drills.storage import Answer, Session, SessionBusyError, StorageError, Store, now
 from dealcoach.engine.playbook.kb import KnowledgeBase, scenarios_dir
 from dealcoach.engine.problems import InputError, shorten
@@ -121,7 +121,8 @@ class Play:
     def begin(
         cls, kb: KnowledgeBase, drill: Drill, lang: Lang, examiner: Examiner | None = None, seed: int | None = None
     ) -> Play:
-        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, drill.scenario.steps[0], seed=seed)
+        first = drill.arrive(drill.scenario.steps[0], drill.deal, ())
+        return cls(kb, drill, lang, examiner or Examiner(kb), drill.deal, first, seed=seed)
 
     @classmethod
     def resume(cls, kb: KnowledgeBase, session: Session, store: Store, examiner: Examiner | None = None) -> Play:
@@ -234,8 +235,20 @@ class Play:
             self.deal, changes = self.examiner.consequences(self.deal, verdict.option.move, self.lang)
         verdict.changes = changes
         self.turns.append(Turn(self.step, verdict, answer))
-        self.step = self.drill.next_step(self.step, verdict.option)
+        self.step = self.drill.arrive(self.drill.next_step(self.step, verdict.option), self.deal, self.chosen)
         return verdict, changes
+
+    @property
+    def chosen(self) -> Chosen:
+        """The options chosen so far, with their steps: what the drill's states test."""
+        return tuple((t.step.id, t.verdict.option.id) for t in self.turns if t.verdict.option is not None)
+
+    def ending(self) -> str | None:
+        """How the story ends for this result, in the drill's words (None if the drill tells none)."""
+        most = sum(t.verdict.max_score for t in self.turns)
+        percent = round(100 * sum(t.verdict.score for t in self.turns) / most) if most else 0
+        found = self.drill.scenario.ending(percent, self.deal, self.chosen)
+        return found.told(self.lang) if found else None
 
     def debrief(self) -> Debrief:
         """The debrief of the steps answered so far; :class:`InputError` if the knowledge base's

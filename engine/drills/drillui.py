@@ -98,6 +98,10 @@ def _play(session: Play, lines: Iterator[str] | None) -> None:
         _step(session, lines)
     click.echo("")
     click.echo("—— 复盘 ——" if zh else "--- Debrief ---")
+    ending = session.ending()
+    if ending:
+        click.echo(fill(ending))
+        click.echo("")
     bundled = drillsession.practice(scenarios_dir() / "drills")
     fill = _wrapper(session, sorted({f"dealcoach drill run {d}" for drills in bundled.values() for d in drills}))
     for line in session.debrief().lines(session.kb, bundled, session.drill.name):
@@ -130,6 +134,11 @@ def _step(session: Play, lines: Iterator[str] | None) -> None:
     click.echo("")
     heading = f"第{len(session.turns) + 1}步：" if zh else f"Step {len(session.turns) + 1}: "
     click.echo(fill(heading + step.prompt(session.lang), indent="  ", first=""))
+    known = session.examiner.situation(step, session.deal, session.lang)
+    if known:
+        click.echo("  你掌握的情况：" if zh else "  What you know:")
+    for line in known:
+        click.echo(fill(line, indent="      ", first="    - "))
     for number, (_, text) in enumerate(session.choices(), start=1):
         click.echo(fill(text, indent="      ", first=f"  {number}. "))
     while True:
