@@ -125,7 +125,7 @@ def review_folder(shared: Site, lang: str) -> tuple[list[dict[str, Any]], list[I
             invalid.append(Invalid(name, [_relative(p, path, name) for p in err.problems]))
             continue
         with shared.lock:
-            problems, text, _ = review_one(shared.kb, shared.advisor, lang, (name, document))  # type: ignore[arg-type]
+            problems, text, _ = review_one(shared.kb, shared.advisor, (lang,), (name, document))  # type: ignore[arg-type]
         if problems:
             invalid.append(Invalid(name, [_relative(p, path, name) for p in problems]))
         else:

@@ -21,8 +21,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from dealcoach.engine.drills import coaching, drillreport, drillsession, storage
 from dealcoach.engine.drills import drill as drill_mod
-from dealcoach.engine.drills import drillreport, drillsession, storage
 from dealcoach.engine.drills.drillsession import Play
 from dealcoach.engine.playbook.kb import scenarios_dir
 from dealcoach.engine.problems import InputError
@@ -124,7 +124,8 @@ def drill_list(request: Request, trainee: str = "") -> HTMLResponse:
         name = trainee_name(name)
         with opened_store() as store:
             sessions = store.sessions(name)
-        report = drillreport.render(drillreport.progress(sessions, shared.kb), shared.kb, "text", lang)
+        notes = coaching.load(shared.kb)
+        report = drillreport.render(drillreport.progress(sessions, shared.kb, notes), shared.kb, notes, "text", lang)
     return render(request, "drills.html.j2", drills=drills, trainee=name, sessions=sessions[::-1], report=report)
 
 
