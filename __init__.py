@@ -7,4 +7,4 @@ maps the package onto the root with setuptools' ``package-dir``; an editable ins
 same name onto the checkout.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
