@@ -394,15 +394,14 @@ def test_advice_that_gives_way_itself_no_longer_silences_the_generic_advice(play
 
 def _leave_and_pursue(supersedes: str) -> str:
     return rules(
-        """  - id: t.leave
+        f"""  - id: t.leave
     category: qualification
     priority: high
     concepts: [P5]
-    supersedes: [%s]
+    supersedes: [{supersedes}]
     when:
-      - deal: {position: follower}
+      - deal: {{position: follower}}
 """
-        % supersedes
         + ADVICE,
         """  - id: t.pursue
     category: coverage
