@@ -144,6 +144,17 @@ def test_a_step_about_a_person_is_judged_and_explained_for_that_person(answer, b
     assert "蔡文博" in advice
 
 
+def test_a_move_whose_rule_was_folded_by_topic_is_quoted_in_its_own_words(builtin, examiner):
+    """Speeding up for 蔡文博 folds into the rep's own style item, which speaks of 邵振东 first."""
+    d = drill.load(ROOT / "scenarios" / "drills" / "styles-in-the-room.yaml", builtin)
+    verdict = examiner.judge(d.step("meet-cai"), d.deal, ["one-page-cutover"], "en")
+    assert verdict.feedback[0] == (
+        "Good move. The playbook says: 蔡文博 is a controller and moves faster than you. Lead with the conclusion "
+        "and your position, bring one page of detail at most, settle on the spot whatever can be settled, and "
+        "save the long argument for another meeting."
+    )
+
+
 def test_a_step_about_someone_outside_the_deal_is_refused(tmp_path, builtin):
     path = write(tmp_path, MINI.replace("    kind: move\n", "    kind: move\n    about: 张三\n"))
     with pytest.raises(InputError, match="'张三' is not a stakeholder of the deal"):

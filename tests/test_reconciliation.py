@@ -83,6 +83,17 @@ def test_the_most_specific_item_of_a_topic_speaks_and_lists_the_one_it_folds(pla
     assert "Also covers: relationship.ask-about-doubts (甲)" in item.because
 
 
+def test_a_folded_item_keeps_its_own_words_for_its_own_people(playbook):
+    people = {"stage": "decision", "stakeholders": [{"name": "甲", "attitude": "doubt", "contacted": True}]}
+    [item] = playbook(_rules())(people)
+    [folded] = item.folded_items
+    assert (folded.rule, folded.stakeholders, folded.text) == (
+        "relationship.ask-about-doubts",
+        ["甲"],
+        "Ask 甲 what they doubt.",
+    )
+
+
 def test_a_topic_folds_only_items_about_the_same_people(playbook):
     people = {
         "stage": "decision",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from dealcoach.engine.playbook import kb
+from dealcoach.engine.problems import InputError
+
 EXAMPLES = "    examples: {fires: [{}], silent: [{}]}\n"
 
 
@@ -385,6 +390,46 @@ def test_advice_that_gives_way_itself_no_longer_silences_the_generic_advice(play
     assert [a.rule for a in advise({"stakeholders": people})] == ["t.specific"]
     people[1]["days_since_contact"] = 40
     assert sorted(a.rule for a in advise({"stakeholders": people})) == ["t.generic", "t.most-specific"]
+
+
+def _leave_and_pursue(supersedes: str) -> str:
+    return rules(
+        f"""  - id: t.leave
+    category: qualification
+    priority: high
+    concepts: [P5]
+    supersedes: [{supersedes}]
+    when:
+      - deal: {{position: follower}}
+"""
+        + ADVICE,
+        """  - id: t.pursue
+    category: coverage
+    priority: high
+    concepts: [R7]
+    when:
+      - stakeholder: {as: eb, roles: economic_buyer}
+"""
+        + ADVICE,
+    )
+
+
+def test_advice_about_the_whole_deal_supersedes_the_generic_advice_for_everyone(playbook):
+    advise = playbook(_leave_and_pursue("t.pursue"))
+    eb = {"name": "王总", "roles": ["economic_buyer"]}
+    assert [a.rule for a in advise({"position": "follower", "stakeholders": [eb]})] == ["t.leave"]
+    assert [a.rule for a in advise({"position": "leader", "stakeholders": [eb]})] == ["t.pursue"]
+
+
+def test_a_rule_may_supersede_a_whole_category_but_never_itself(playbook):
+    advise = playbook(_leave_and_pursue("coverage, qualification"))
+    eb = {"name": "王总", "roles": ["economic_buyer"]}
+    assert [a.rule for a in advise({"position": "follower", "stakeholders": [eb]})] == ["t.leave"]
+
+
+def test_supersedes_names_a_rule_or_a_category(write_rules):
+    with pytest.raises(InputError, match="supersedes names 'nothing', which is not a rule or a category"):
+        kb.load([write_rules(_leave_and_pursue("nothing"))])
 
 
 def test_not_over_a_derived_fact_waits_for_every_derivation(playbook):

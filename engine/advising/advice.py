@@ -77,6 +77,9 @@ class Advice:
     substance: tuple = ()  # the facts other than the people: firings that differ here stay apart
     per_person: bool = False
     folded: dict[str, list[str]] = field(default_factory=dict)  # rule folded into this item -> its people
+    # The folded items themselves, each with its own text about its own people: a drill quoting a
+    # folded rule quotes that rule's words for the person, not the host's words for someone else.
+    folded_items: list[Advice] = field(default_factory=list, repr=False, compare=False)
 
     def sort_key(self, categories: list[str]) -> tuple:
         return (
@@ -360,6 +363,7 @@ def _fold_topics(items: list[Advice]) -> list[Advice]:
             continue
         _absorb(host, item)
         host.folded.setdefault(item.rule, []).extend(item.stakeholders)
+        host.folded_items.append(item)
         folded.add(id(item))
     return [i for i in items if id(i) not in folded]
 
@@ -407,6 +411,7 @@ def _absorb(host: Advice, other: Advice) -> None:
     host.influence = max(host.influence, other.influence)
     for rule, names in other.folded.items():
         host.folded.setdefault(rule, []).extend(names)
+    host.folded_items += other.folded_items
 
 
 def _in_brackets(text: str, lang: Lang) -> str:
@@ -434,9 +439,12 @@ def render(kb: KnowledgeBase, rule: Rule, kind: str, lang: Lang, context: dict[s
 def without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Firing, list[str]]]:
     """Drop advice that a more specific rule covers for the same (or a wider) set of people.
 
+    Advice that names nobody is about the whole deal and covers the generic advice for everyone:
+    walking away from a deal silences every move that pursues it, whoever that move is about.
     Only advice that is itself given can cover: when the specific rule gives way to a still more
     specific one (a silent coach is asked what changed before being asked for the decision process),
-    the generic advice it would have replaced speaks again.
+    the generic advice it would have replaced speaks again. A rule may name a whole category it
+    supersedes (``supersedes: [negotiation]``); it never supersedes itself.
     """
     coverers: dict[str, list[int]] = {}
     for index, (firing, _) in enumerate(firings):
@@ -448,12 +456,19 @@ def without_superseded(firings: list[tuple[Firing, list[str]]]) -> list[tuple[Fi
         if index not in given:
             given[index] = True  # rules superseding each other in a cycle cannot silence themselves
             firing, names = firings[index]
+            model = firing.rule.model
+            others = coverers.get(model.id, []) + coverers.get(model.category, [])
             given[index] = not any(
-                set(names) <= set(firings[other][1]) and is_given(other) for other in coverers.get(firing.rule.id, ())
+                other != index and _covers(firings[other][1], names) and is_given(other) for other in others
             )
         return given[index]
 
     return [item for index, item in enumerate(firings) if is_given(index)]
+
+
+def _covers(specific: list[str], generic: list[str]) -> bool:
+    """Whether advice about ``specific`` people covers advice about ``generic`` ones."""
+    return not specific or set(generic) <= set(specific)
 
 
 def _acted_on(kb: KnowledgeBase, reason: str, lang: Lang) -> str:

@@ -48,7 +48,9 @@ class WhyNot:
                     else f"Rule {rule.id} fired; its advice is folded, by topic {topic}, into the more specific "
                     f"{', '.join(hosts)}."
                 ]
-            winners = sorted(r for r in given if rule.id in self.kb.rule_by_id[r].model.supersedes)
+            winners = sorted(
+                r for r in given if {rule.id, rule.model.category} & set(self.kb.rule_by_id[r].model.supersedes)
+            )
             return [
                 f"规则 {rule.id} 触发了，但它的建议让位于更具体的规则：{'、'.join(winners)}"
                 if zh

@@ -420,8 +420,8 @@ def _backing(option: Option, given: list[advice_mod.Advice], step: Step) -> advi
     ``about`` (a style rule fires for everyone of that style, and the step is about one)."""
     about = option.about or step.about
     direct = [(item, item.stakeholders) for item in given if item.rule == option.rule]
-    folded = [(item, item.folded[option.rule]) for item in given if option.rule in item.folded]
-    # The rule's own item first: a folded one speaks first of someone else ("... 对蔡文博也照这样做").
+    # A folded rule speaks in its own words (the host item's text is about someone else).
+    folded = [(f, f.stakeholders) for item in given for f in item.folded_items if f.rule == option.rule]
     return next((item for item, names in direct + folded if about is None or about in names), None)
 
 

@@ -419,8 +419,11 @@ def _check(kb: KnowledgeBase, claim_list: Sequence[claims.Claim]) -> list[Proble
         problems += _check_source(kb, rule)
         for key in ("supersedes", "excludes"):
             for index, other in enumerate(getattr(model, key)):
+                if key == "supersedes" and other in kb.vocabulary.enums["category"]:
+                    continue  # a whole category gives way
                 if other not in ids:
-                    problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not a rule"))
+                    what = "a rule or a category" if key == "supersedes" else "a rule"
+                    problems.append(rule.problem((key, index), f"{key} names {other!r}, which is not {what}"))
         problems += _check_templates(kb, rule)
         problems += claims.check(rule, claim_list)
     problems += lint.contradictions(kb.rules, kb.schema, kb.vocabulary)
