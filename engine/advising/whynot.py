@@ -79,6 +79,22 @@ class WhyNot:
             else "every condition holds, yet the rule did not fire"
         ]
 
+    def holding(self, branch: Branch) -> State | None:
+        """Facts of this deal that meet every pattern of ``branch`` together, ignoring its ``not``,
+        ``exists`` and count conditions: what lets a rule that did not fire be phrased with true
+        facts (a drill's distractor). None when some pattern has no such fact."""
+        states: list[State] = [{}]
+        for index, condition in enumerate(branch.conditions):
+            if isinstance(condition, Pattern):
+                name = condition.binding or f"_c{index}"
+                candidates = self.outcome.facts.get(condition.fact_type, [])
+                states = [
+                    {**s, name: f} for s in states for f in candidates if self._failed_test(condition, f, s) is None
+                ]
+            if not states:
+                return None
+        return states[0]
+
     def _heading(self, number: int, text: str) -> str:
         return f"条件 {number} 不成立：{text}" if self.lang == "zh" else f"condition {number} fails: {text}"
 
