@@ -79,10 +79,10 @@ class WhyNot:
             else "every condition holds, yet the rule did not fire"
         ]
 
-    def holding(self, branch: Branch) -> State | None:
-        """Facts of this deal that meet every pattern of ``branch`` together, ignoring its ``not``,
-        ``exists`` and count conditions: what lets a rule that did not fire be phrased with true
-        facts (a drill's distractor). None when some pattern has no such fact."""
+    def holding(self, branch: Branch) -> list[State]:
+        """Every way facts of this deal meet all patterns of ``branch`` together, ignoring its
+        ``not``, ``exists`` and count conditions: what lets a rule that did not fire be phrased
+        with true facts (a drill's distractor), and what checks that it was."""
         states: list[State] = [{}]
         for index, condition in enumerate(branch.conditions):
             if isinstance(condition, Pattern):
@@ -91,9 +91,7 @@ class WhyNot:
                 states = [
                     {**s, name: f} for s in states for f in candidates if self._failed_test(condition, f, s) is None
                 ]
-            if not states:
-                return None
-        return states[0]
+        return states
 
     def _heading(self, number: int, text: str) -> str:
         return f"条件 {number} 不成立：{text}" if self.lang == "zh" else f"condition {number} fails: {text}"

@@ -44,9 +44,10 @@ def _render(rule: Rule, kb: KnowledgeBase, whynot: WhyNot, deal: Deal, lang: str
     the option leaves out by showing only the move."""
     names = {p.name for p in deal.stakeholders}
     for branch in rule.branches:
-        state = whynot.holding(branch)
-        if state is None:
+        states = whynot.holding(branch)
+        if not states:
             continue
+        state = states[0]
         context: dict[str, Any] = {"lang": lang, "deal": deal.model_dump()}
         context.update(
             {k: {f: list(v) if isinstance(v, tuple) else v for f, v in fact.items()} for k, fact in state.items()}
