@@ -1,8 +1,9 @@
 """A drill made from any deal: practise on your own live deals.
 
-The questions come from the playbook's conclusions on the deal: each "next move" step offers the
-advice of a rule that fires (the right answer) beside the advice of rules that do not fire on
-this deal (distractors, filled in with the deal's own people so they read as plausible). Identify
+The questions come from the playbook's conclusions on the deal: each "next move" step states the
+situation a firing rule describes and offers its move (the right answer) beside moves that are true
+to the deal but wrong for this situation: the playbook's moves here for someone else, or moves of
+rules that do not fire, phrased only with people who meet those rules' conditions. Identify
 steps ask who plays the CUTE roles; a diagnose step asks for the red flags. Everything is chosen
 deterministically from the deal, so the same deal always gives the same drill, which is what
 ``--resume`` needs.
