@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import chain
 from typing import Any
 
 from jinja2 import TemplateError
@@ -151,15 +152,20 @@ def _move_steps(
         elsewhere = [
             _distractor(o_en.rule, {"zh": o_zh.text, "en": o_en.text}, set(o_en.stakeholders))
             for o_zh, o_en in pairs
-            if about is not None and o_en.topic != en.topic and about not in _named(o_en.rule, given["en"])
+            if about is not None
+            and about not in _named(o_en.rule, given["en"])
+            and (o_en.topic is None or o_en.topic != en.topic)
         ]
-        same = [r for r in silent if r.model.category == rule.model.category] or silent
-        unfired = [_unfired_option(r, kb, whynot, deal) for r in same]
-        rng.shuffle(elsewhere)
-        rng.shuffle(unfired)
+        same = [r for r in silent if r.model.category == rule.model.category]
+        others = [r for r in silent if r.model.category != rule.model.category]
+        for candidates in (elsewhere, same, others):
+            rng.shuffle(candidates)
+        unfired = (_unfired_option(r, kb, whynot, deal) for r in [*same, *others])  # phrased only as needed
         options = [good]
-        for option in [*elsewhere, *unfired]:
-            if option is not None and len(options) <= DISTRACTORS and option.text not in [o.text for o in options]:
+        for option in chain(elsewhere, unfired):
+            if len(options) > DISTRACTORS:
+                break
+            if option is not None and option.text not in [o.text for o in options]:
                 options.append(option)
         if len(options) < 2:
             continue
