@@ -81,6 +81,20 @@ class WhyNot:
             else "every condition holds, yet the rule did not fire"
         ]
 
+    def holding(self, branch: Branch) -> list[State]:
+        """Every way facts of this deal meet all patterns of ``branch`` together, ignoring its
+        ``not``, ``exists`` and count conditions: what lets a rule that did not fire be phrased
+        with true facts (a drill's distractor), and what checks that it was."""
+        states: list[State] = [{}]
+        for index, condition in enumerate(branch.conditions):
+            if isinstance(condition, Pattern):
+                name = condition.binding or f"_c{index}"
+                candidates = self.outcome.facts.get(condition.fact_type, [])
+                states = [
+                    {**s, name: f} for s in states for f in candidates if self._failed_test(condition, f, s) is None
+                ]
+        return states
+
     def _heading(self, number: int, text: str) -> str:
         return f"条件 {number} 不成立：{text}" if self.lang == "zh" else f"condition {number} fails: {text}"
 

@@ -1,8 +1,9 @@
 """A drill made from any deal: practise on your own live deals.
 
-The questions come from the playbook's conclusions on the deal: each "next move" step offers the
-advice of a rule that fires (the right answer) beside the advice of rules that do not fire on
-this deal (distractors, filled in with the deal's own people so they read as plausible). Identify
+The questions come from the playbook's conclusions on the deal: each "next move" step states the
+situation a firing rule describes and offers its move (the right answer) beside moves that are true
+to the deal but wrong for this situation: the playbook's moves here for someone else, or moves of
+rules that do not fire, phrased only with people who meet those rules' conditions. Identify
 steps ask who plays the CUTE roles; a diagnose step asks for the red flags. Everything is chosen
 deterministically from the deal, so the same deal always gives the same drill, which is what
 ``--resume`` needs.
@@ -12,17 +13,18 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import chain
 from typing import Any
 
 from jinja2 import TemplateError
 
 from dealcoach.engine.advising import advice as advice_mod
+from dealcoach.engine.advising.whynot import WhyNot
 from dealcoach.engine.deals.deal import Deal
 from dealcoach.engine.drills.drill import Drill, Option, Scenario, Step, Text
 from dealcoach.engine.matching.runner import Advisor, Outcome
-from dealcoach.engine.playbook.compiler import bound_name
 from dealcoach.engine.playbook.kb import KnowledgeBase
-from dealcoach.engine.playbook.rulelang import Pattern, Rule
+from dealcoach.engine.playbook.rulelang import Rule
 from dealcoach.engine.problems import InputError, Problem
 from dealcoach.engine.render.templating import tidy
 
@@ -36,29 +38,35 @@ def _first_sentence(text: str) -> str:
     return match.group(1) if match else text
 
 
-def _render(rule: Rule, kb: KnowledgeBase, outcome: Outcome, deal: Deal, lang: str) -> str | None:
-    """A rule's advice filled in with facts of this deal, whether or not the rule fires on it."""
-    branch = rule.branches[0]
-    context: dict[str, Any] = {"lang": lang, "deal": deal.model_dump()}
-    for index, condition in enumerate(branch.conditions):
-        if not isinstance(condition, Pattern):
+def _render(rule: Rule, kb: KnowledgeBase, whynot: WhyNot, deal: Deal, lang: str) -> tuple[str, set[str]] | None:
+    """A rule's advice filled in only with facts of this deal that meet the rule's own conditions on
+    them, so every person it names really has the role, attitude and weight it speaks of; with the
+    people it was filled in with. None when no branch of the rule can be phrased that way. The rule
+    itself need not fire: what it lacks is the situation (a ``not``, ``exists`` or count), which
+    the option leaves out by showing only the move."""
+    names = {p.name for p in deal.stakeholders}
+    for branch in rule.branches:
+        states = whynot.holding(branch)
+        if not states:
             continue
-        facts = outcome.facts.get(condition.fact_type, [])
-        if not facts:
-            return None
-        context[bound_name(branch, index)] = {k: list(v) if isinstance(v, tuple) else v for k, v in facts[0].items()}
-    try:
-        return tidy(kb.template(rule, "advice", lang).render(context))  # type: ignore[union-attr]
-    except (TemplateError, TypeError, ValueError, ArithmeticError):
-        # Facts the rule never matched may lack what its template formats (a missing number):
-        # such a rule cannot be phrased for this deal, so it is not offered.
-        return None
+        state = states[0]
+        context: dict[str, Any] = {"lang": lang, "deal": deal.model_dump()}
+        context.update(
+            {k: {f: list(v) if isinstance(v, tuple) else v for f, v in fact.items()} for k, fact in state.items()}
+        )
+        people = {fact.get(f) for fact in state.values() for f in ("name", "stakeholder")} & names
+        try:
+            return tidy(kb.template(rule, "advice", lang).render(context)), people  # type: ignore[union-attr]
+        except (TemplateError, TypeError, ValueError, ArithmeticError):
+            # A fact may lack what the template formats (a missing number): try the next branch.
+            continue
+    return None
 
 
 def from_deal(deal: Deal, kb: KnowledgeBase, name: str) -> Drill:
     rng = random.Random(deal.name)
     outcome = Advisor(kb).run(deal, keep_facts=True)
-    given = advice_mod.build(outcome, kb, "en")
+    given = {lang: advice_mod.build(outcome, kb, lang) for lang in ("zh", "en")}
     steps = _identify_steps(deal) + _move_steps(given, outcome, deal, kb, rng) + _diagnose_step(outcome, kb, rng)
     if not steps:
         raise InputError(
@@ -123,47 +131,106 @@ def _identify_steps(deal: Deal) -> list[Step]:
 
 
 def _move_steps(
-    given: list[advice_mod.Advice], outcome: Outcome, deal: Deal, kb: KnowledgeBase, rng: random.Random
+    given: dict[str, list[advice_mod.Advice]], outcome: Outcome, deal: Deal, kb: KnowledgeBase, rng: random.Random
 ) -> list[Step]:
+    """One step per rule that fires: the prompt is the situation its advice describes, the answer
+    is the move it advises. The wrong options are true to the deal: moves the playbook gives here
+    for someone else (a step is about one person, so the examiner judges those wrong for them), then
+    moves of rules that do not fire, phrased only with people who meet their conditions. A step
+    with fewer such moves than wanted offers fewer options rather than a false one."""
+    pairs = _first_per_rule(given)
     fired = {f.rule.id for f in outcome.firings}
     silent = [r for r in kb.rules if not r.derives and r.id not in fired]
-    steps = []
-    for item in list({a.rule: a for a in given}.values())[:MOVE_STEPS]:
-        rule = kb.rule_by_id[item.rule]
-        same = [r for r in silent if r.model.category == rule.model.category] or silent
-        candidates = same[:]
-        rng.shuffle(candidates)
-        options = [_option(rule, kb, outcome, deal, good=True)]
-        for other in candidates:
-            option = _option(other, kb, outcome, deal, good=False)
-            if option is not None and len(options) <= DISTRACTORS:
+    whynot = {lang: WhyNot(kb, outcome, lang) for lang in ("zh", "en")}  # type: ignore[arg-type]
+    steps: list[Step] = []
+    for zh, en in pairs:
+        if len(steps) == MOVE_STEPS:
+            break
+        rule = kb.rule_by_id[en.rule]
+        about = en.stakeholders[0] if en.stakeholders else None
+        good = _option(rule.id, {"zh": zh.text, "en": en.text}, good=True)
+        elsewhere = [
+            _distractor(o_en.rule, {"zh": o_zh.text, "en": o_en.text}, set(o_en.stakeholders))
+            for o_zh, o_en in pairs
+            if about is not None
+            and about not in _named(o_en.rule, given["en"])
+            and (o_en.topic is None or o_en.topic != en.topic)
+        ]
+        same = [r for r in silent if r.model.category == rule.model.category]
+        others = [r for r in silent if r.model.category != rule.model.category]
+        for candidates in (elsewhere, same, others):
+            rng.shuffle(candidates)
+        unfired = (_unfired_option(r, kb, whynot, deal) for r in [*same, *others])  # phrased only as needed
+        options = [good]
+        for option in chain(elsewhere, unfired):
+            if len(options) > DISTRACTORS:
+                break
+            if option is not None and option.text not in [o.text for o in options]:
                 options.append(option)
-        if None in options or len(options) < 2:
+        if len(options) < 2:
             continue
         rng.shuffle(options)
-        labelled = [o.model_copy(update={"id": "abc"[i]}) for i, o in enumerate(options)]
+        situation = {lang: _first_sentence(item.text) for lang, item in (("zh", zh), ("en", en))}
         steps.append(
             Step(
                 id=f"move-{len(steps) + 1}",
                 kind="move",
-                options=labelled,
-                prompt=Text(zh="下一步最该做哪一件？", en="Which of these should you do next?"),
+                about=about,
+                options=[o.model_copy(update={"id": "abc"[i]}) for i, o in enumerate(options)],
+                prompt=Text(
+                    zh=f"{situation['zh']}下一步最该做哪一件？",
+                    en=f"{situation['en']} Which of these should you do next?",
+                ),
                 concepts=list(rule.model.concepts),
             )
         )
     return steps
 
 
-def _option(rule: Rule, kb: KnowledgeBase, outcome: Outcome, deal: Deal, *, good: bool) -> Option | None:
-    texts = {lang: _render(rule, kb, outcome, deal, lang) for lang in ("zh", "en")}
-    if None in texts.values():
+def _named(rule: str, given: list[advice_mod.Advice]) -> set[str]:
+    """Everyone the playbook's advice from ``rule`` names on this deal, directly or folded into
+    another item: for them that rule's move is a right answer."""
+    return {n for item in given for n in (item.stakeholders if item.rule == rule else item.folded.get(rule, []))}
+
+
+def _unfired_option(rule: Rule, kb: KnowledgeBase, whynot: dict[str, WhyNot], deal: Deal) -> Option | None:
+    rendered = {lang: _render(rule, kb, whynot[lang], deal, lang) for lang in ("zh", "en")}
+    if rendered["zh"] is None or rendered["en"] is None:
         return None
-    return Option(
-        id="x",
-        good=good,
-        rule=rule.id,
-        text=Text(zh=_first_sentence(texts["zh"] or ""), en=_first_sentence(texts["en"] or "")),
-    )
+    return _distractor(rule.id, {lang: text for lang, (text, _) in rendered.items()}, rendered["en"][1])  # type: ignore[misc]
+
+
+def _distractor(rule: str, texts: dict[str, str], people: set[str]) -> Option | None:
+    """A wrong option, unless its move names none of the people its rule was matched with: read
+    under a step about someone, "ask what they doubt" would speak of that person instead."""
+    option = _option(rule, texts, good=False)
+    if people and not all(any(p in option.text(lang) for p in people) for lang in ("zh", "en")):
+        return None
+    return option
+
+
+def _first_per_rule(given: dict[str, list[advice_mod.Advice]]) -> list[tuple[advice_mod.Advice, advice_mod.Advice]]:
+    """The first piece of advice of each rule, in both languages, paired by rule and people so the
+    two texts speak of the same firing."""
+    english = {(a.rule, tuple(a.stakeholders)): a for a in reversed(given["en"])}
+    seen: set[str] = set()
+    pairs = []
+    for item in given["zh"]:
+        other = english.get((item.rule, tuple(item.stakeholders)))
+        if item.rule not in seen and other is not None:
+            seen.add(item.rule)
+            pairs.append((item, other))
+    return pairs
+
+
+def _option(rule: str, texts: dict[str, str], *, good: bool) -> Option:
+    """An option is the move of a piece of advice: what follows the sentence that describes the
+    situation (which the step's prompt gives for the right answer)."""
+    return Option(id="x", good=good, rule=rule, text=Text(zh=_move(texts["zh"]), en=_move(texts["en"])))
+
+
+def _move(text: str) -> str:
+    return text[len(_first_sentence(text)) :].strip() or text
 
 
 def _diagnose_step(outcome: Outcome, kb: KnowledgeBase, rng: random.Random) -> list[Step]:
