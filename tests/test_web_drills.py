@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import time
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from dealcoach.cli import main
 from dealcoach.engine.drills import drillsession
 from dealcoach.engine.drills.storage import Store
+from dealcoach.engine.playbook.kb import scenarios_dir
 from dealcoach.engine.web.app import create_app
 
 DRILL = "bank-oa-decision-maker"  # has single-choice steps and a diagnose step
@@ -238,3 +240,66 @@ def test_a_damaged_database_is_a_503_naming_it(client, db):
     db.write_bytes(b"not a database at all" * 100)
     response = client.get("/drills", params={"trainee": "x"})
     assert response.status_code == 503 and "cannot use this file as the drill database" in response.text
+
+
+LIVE_DEAL = "battery-plant-new-logo.yaml"  # an example deal with stakeholders to identify and moves to choose
+
+
+@pytest.fixture(scope="module")
+def deals_app(builtin, tmp_path_factory):
+    served = tmp_path_factory.mktemp("deals")
+    shutil.copy(scenarios_dir() / LIVE_DEAL, served / LIVE_DEAL)
+    (served / "broken.yaml").write_text("name: x\nstage: nowhere\n", encoding="utf-8")
+    return create_app(served, knowledge=builtin)
+
+
+@pytest.fixture
+def deals_client(deals_app, db):
+    return TestClient(deals_app, base_url="http://127.0.0.1", follow_redirects=False)
+
+
+def start_from_deal(client, deal=LIVE_DEAL, trainee="小陈"):
+    return client.post("/drills/from-deal", data={"trainee": trainee, "deal": deal})
+
+
+def test_the_drills_page_offers_a_drill_from_each_deal_file_in_the_folder(deals_client):
+    page = deals_client.get("/drills").text
+    assert 'action="/drills/from-deal"' in page and f'<option value="{LIVE_DEAL}">' in page
+
+
+def test_a_folder_without_deal_files_offers_no_drill_from_a_deal(client):
+    page = client.get("/drills").text
+    assert 'action="/drills/from-deal"' not in page and "no deal files in this folder" in page
+
+
+def test_a_drill_from_a_deal_is_stored_under_the_terminals_name_and_opens_its_first_step(deals_client, db):
+    response = start_from_deal(deals_client)
+    assert response.status_code == 303, response.text
+    session = stored(db, int(response.headers["location"].rsplit("/", 1)[1]))
+    assert session.drill == "deal:battery-plant-new-logo" and session.source.endswith(LIVE_DEAL)
+    page = deals_client.get(response.headers["location"] + "?lang=en").text
+    assert "Practice: " in page and current_step(page)[0] == "1"
+
+
+def test_a_drill_from_a_deal_played_in_the_browser_is_finished_in_the_terminal(deals_client, tmp_path):
+    url = start_from_deal(deals_client, trainee="浏览器实战").headers["location"]
+    answer_first(deals_client, url)
+    answers = tmp_path / "answers.txt"
+    answers.write_text("1\n" * 60, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["drill", "run", "--resume", "--trainee", "浏览器实战", "--answers", str(answers), "--lang", "en"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "(resuming at step 2)" in result.output and "--- Debrief ---" in result.output
+
+
+@pytest.mark.parametrize("name", ["../secret.yaml", "/etc/passwd.yaml", "missing.yaml", ""])
+def test_a_deal_outside_the_folder_or_missing_is_refused_before_any_drill(deals_client, db, name):
+    response = start_from_deal(deals_client, deal=name)
+    assert response.status_code == 400 and "Traceback" not in response.text
+    assert not db.exists() or not Store(db).sessions("小陈")
+
+
+def test_a_deal_file_with_problems_is_a_422_naming_the_file_and_field(deals_client):
+    response = start_from_deal(deals_client, deal="broken.yaml")
+    assert response.status_code == 422 and "broken.yaml" in response.text and "stage" in response.text

@@ -21,11 +21,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from dealcoach.engine.drills import coaching, drillreport, drillsession, storage
+from dealcoach.engine import yamlsource
+from dealcoach.engine.deals import deal as deal_mod
+from dealcoach.engine.drills import coaching, drillgen, drillreport, drillsession, storage
 from dealcoach.engine.drills import drill as drill_mod
 from dealcoach.engine.drills.drillsession import Play
 from dealcoach.engine.playbook.kb import scenarios_dir
 from dealcoach.engine.problems import InputError
+from dealcoach.engine.web import files
 from dealcoach.engine.web.app import Nav, Site, lang_of, render, site
 
 router = APIRouter(include_in_schema=False)
@@ -74,6 +77,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "study_plan": ("学习计划", "Study plan"),
     "practise": ("练习：{}", "Practise: {}"),
     "all_drills": ("所有演练", "All drills"),
+    "from_deal_title": ("用自己的项目练习", "Practise on a live deal"),
+    "from_deal_intro": (
+        "从这个文件夹里的项目文件生成一次演练（和 dealcoach drill run --from-deal 相同）："
+        "先认清客户那边每个人的角色，再从几个看似合理的做法里选出下一步。",
+        "A drill made from a deal file in this folder (as dealcoach drill run --from-deal makes it): "
+        "name each person's part in the buying decision, then pick the next moves among plausible ones.",
+    ),
+    "from_deal_file": ("项目文件", "Deal file"),
+    "from_deal_start": ("开始练习", "Start the practice"),
+    "from_deal_none": ("这个文件夹里还没有项目文件。", "There are no deal files in this folder yet."),
 }
 
 
@@ -126,7 +139,15 @@ def drill_list(request: Request, trainee: str = "") -> HTMLResponse:
             sessions = store.sessions(name)
         notes = coaching.load(shared.kb)
         report = drillreport.render(drillreport.progress(sessions, shared.kb, notes), shared.kb, notes, "text", lang)
-    return render(request, "drills.html.j2", drills=drills, trainee=name, sessions=sessions[::-1], report=report)
+    return render(
+        request,
+        "drills.html.j2",
+        drills=drills,
+        deals=files.listing(shared.folder),
+        trainee=name,
+        sessions=sessions[::-1],
+        report=report,
+    )
 
 
 async def _fields(request: Request) -> list[tuple[str, str]]:
@@ -155,6 +176,34 @@ def start(request: Request, fields: Fields) -> RedirectResponse:
         raise HTTPException(422, "; ".join(str(p) for p in err.problems[:3])) from None
     with opened_store() as store, shared.lock:
         play = drillsession.start(shared.kb, store, built, name, lang_of(request), _examiner(shared))
+        assert play.session_id is not None
+        store.release(play.session_id)
+    return RedirectResponse(f"/drills/sessions/{play.session_id}", status_code=303)
+
+
+@router.post("/drills/from-deal")
+def start_from_deal(request: Request, fields: Fields) -> RedirectResponse:
+    """A new session of a drill made from a deal file in the served folder; the page of its first step.
+
+    The drill is named ``deal:<file stem>`` as the terminal names it, and the store keeps the whole
+    generated scenario, so ``drill run --resume`` in a terminal continues it even after the file changes.
+    """
+    posted = dict(fields)
+    name = trainee_name(posted.get("trainee"))
+    shared = site(request)
+    deal_name = posted.get("deal", "")
+    try:
+        path = files.existing(shared.folder, deal_name)
+    except files.RefusedError as err:
+        raise HTTPException(400, str(err)) from None
+    try:
+        document = yamlsource.load(deal_name, text=yamlsource.read_text(str(path), regular=True))
+        deal = deal_mod.validate(document, shared.kb.vocabulary)
+        built = drillgen.from_deal(deal, shared.kb, path.stem)  # with its own engine: no lock needed
+    except InputError as err:
+        raise HTTPException(422, "; ".join(str(p) for p in err.problems[:3])) from None
+    with opened_store() as store, shared.lock:
+        play = drillsession.start(shared.kb, store, built, name, lang_of(request), _examiner(shared), source=str(path))
         assert play.session_id is not None
         store.release(play.session_id)
     return RedirectResponse(f"/drills/sessions/{play.session_id}", status_code=303)
