@@ -141,3 +141,39 @@ def test_the_pages_load_nothing_from_elsewhere(page, base_url):
         page.goto(address)
         shot(page, address.strip("/") + "-page")
     assert [url for url in page.requests if not url.startswith(base_url)] == []
+
+
+def play_with_keyboard(page) -> None:
+    """Answer every step with its first choice, by keyboard, until the debrief shows."""
+    for _ in range(60):
+        if page.locator("#debrief").count():
+            return
+        page.locator("input[name=choice]").first.focus()
+        page.keyboard.press("Space")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    raise AssertionError("the drill did not end")
+
+
+def test_a_drill_made_from_a_deal_file_is_played_to_its_debrief(page):
+    page.goto("/drills")
+    page.locator("#trainee-deal").fill("小陈")
+    page.locator("#deal-file").select_option("0.json")
+    page.locator("#from-deal-form button").click()
+    page.wait_for_url(re.compile(r"/drills/sessions/\d+"))
+    assert "<b>决策</b> deal" in page.locator("h1").inner_text()
+    shot(page, "drill-from-deal")
+    play_with_keyboard(page)
+    assert page.locator("#debrief-score").is_visible()
+    page.set_viewport_size({"width": 390, "height": 844})  # and the debrief fits a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("address", ["/board", "/drills", "/playbook"])
+def test_the_pages_fit_a_phone_screen(browser, base_url, address):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url, is_mobile=True)
+    page = context.new_page()
+    page.goto(address)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone" + address.replace("/", "-"))
+    context.close()
