@@ -163,3 +163,56 @@ def test_the_board_speaks_chinese_when_asked(client):
 def test_an_empty_folder_gives_an_empty_board(builtin, tmp_path):
     page = TestClient(create_app(tmp_path, knowledge=builtin), base_url="http://127.0.0.1").get("/board")
     assert page.status_code == 200 and "There are no valid deal files in this folder." in page.text
+
+
+@pytest.fixture(scope="module")
+def history(builtin, tmp_path_factory):
+    """A folder whose deal moved on after two reviews were written into it (jsonl and json)."""
+    served = tmp_path_factory.mktemp("history")
+    (served / "reviews").mkdir()
+    (served / "x.json").write_text(json.dumps(deal("X deal", "research", 5e5, False)), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(served)  # as the README says: the review is run inside the folder
+        for fmt in ("jsonl", "json"):
+            out = f"reviews/week-1.{fmt}"
+            result = CliRunner().invoke(main, ["review", ".", "--format", fmt, "--out", out, "--lang", "en"])
+            assert result.exit_code == 0, result.output
+    (served / "x.json").write_text(json.dumps(deal("X deal", "evaluation", 5e5, True)), encoding="utf-8")
+    return TestClient(create_app(served, knowledge=builtin), base_url="http://127.0.0.1")
+
+
+@pytest.mark.parametrize("review", ["reviews/week-1.jsonl", "reviews/week-1.json"])
+def test_since_an_earlier_review_each_deal_shows_what_moved(history, review):
+    page = history.get("/board", params={"since": review, "lang": "en"}).text
+    moved = re.search(r'<td class="moved">([^<]*)</td>', page).group(1)
+    assert "stage research → evaluation" in moved and "cleared nobody at the account has been met yet" in moved
+    assert f"What moved since {review}" in page
+
+
+def test_without_since_the_board_shows_no_movement(history):
+    assert 'class="moved"' not in history.get("/board").text
+
+
+def test_review_files_in_the_folder_are_offered_and_not_listed_as_deals(history):
+    page = history.get("/board", params={"lang": "en"}).text
+    assert '<option value="reviews/week-1.jsonl">' in page and '<option value="reviews/week-1.json">' in page
+    assert files_in_order(page) == ["x.json"] and 'id="invalid"' not in page
+
+
+def test_the_boards_links_keep_the_review_compared_with(history):
+    page = history.get("/board", params={"since": "reviews/week-1.jsonl"}).text
+    assert "since=reviews%2Fweek-1.jsonl" in re.search(r'id="sort-health" href="([^"]+)"', page).group(1)
+
+
+@pytest.mark.parametrize(
+    ("since", "message"),
+    [
+        ("../outside.jsonl", "leads outside|may not contain"),
+        ("/etc/passwd", "absolute"),
+        ("reviews/missing.jsonl", "no such file"),
+        ("x.json", "not a dealcoach review"),
+    ],
+)
+def test_a_since_that_is_not_a_review_in_the_folder_is_a_400_saying_why(history, since, message):
+    response = history.get("/board", params={"since": since})
+    assert response.status_code == 400 and re.search(message, response.text) and "Traceback" not in response.text

@@ -5,6 +5,10 @@ line, risk, red flags and top steps), and the board adds them up with the review
 :class:`~dealcoach.engine.review.pipeline.Summary` (themes, stages, owners). Sorting and the
 per-owner view are query parameters, so the page works without JavaScript and can be bookmarked.
 A deal file with problems is listed with them; it never stops the board.
+
+The review has no database of its own: its history is the files ``review --format json/jsonl``
+writes. ``?since=NAME`` names one of them inside the served folder, and each deal shows what
+moved since (as ``review --since`` marks it), matched by file name relative to the folder.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from fastapi.responses import HTMLResponse
 
 from dealcoach.engine import yamlsource
 from dealcoach.engine.problems import InputError, Problem
+from dealcoach.engine.review import pipeline
 from dealcoach.engine.review import render as review_render
 from dealcoach.engine.review.pipeline import STEPS, Summary, order_key
 from dealcoach.engine.review.run import review_one
@@ -48,7 +53,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "board_invalid": ("有问题的项目文件（{} 个，未列入看板）", "Deal files with problems ({}, left off the board)"),
     "board_edit": ("编辑", "Edit"),
     "board_file": ("文件", "File"),
+    "board_since": ("与上次评审比较", "Compare with an earlier review"),
+    "board_since_file": (
+        "评审文件（在这个文件夹里运行 dealcoach review . --format jsonl --out 文件名 得到）",
+        "Review file (made in this folder by dealcoach review . --format jsonl --out NAME)",
+    ),
+    "board_since_none": ("不比较", "no comparison"),
+    "board_since_shown": ("与 {} 相比的变化", "What moved since {}"),
 }
+REVIEW_SUFFIXES = (".json", ".jsonl")  # what review --format json or jsonl writes
 SORT_KEYS: dict[str, Callable[[dict[str, Any], list[str]], float]] = {
     "risk": lambda line, stages: line["risk"],
     "health": lambda line, stages: line["assessment"]["health"],
@@ -71,9 +84,12 @@ def _stage_rank(stage: str, stages: list[str]) -> int:
 
 
 @router.get("/board", response_class=HTMLResponse)
-def board(request: Request, sort: str = "risk", order: str = "", owner: str | None = None) -> HTMLResponse:
+def board(
+    request: Request, sort: str = "risk", order: str = "", owner: str | None = None, since: str = ""
+) -> HTMLResponse:
     """The board, sorted by ``sort`` (risk, health, stage or flags) in ``order`` (asc, desc);
-    ``owner`` shows one owner's deals (``owner=`` those without one)."""
+    ``owner`` shows one owner's deals (``owner=`` those without one); ``since`` names an earlier
+    review in the folder to mark what moved."""
     if sort not in SORT_KEYS:
         raise HTTPException(400, f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
     if order and order not in ORDERS:
@@ -81,7 +97,10 @@ def board(request: Request, sort: str = "risk", order: str = "", owner: str | No
     order = order or DEFAULT_ORDER[sort]
     shared = site(request)
     lang = lang_of(request)
+    previous = earlier_review(shared.folder, since) if since else None
     lines, invalid = review_folder(shared, lang)
+    for line in lines:
+        line["movement"] = pipeline.movement(line, previous)
     shown = [line for line in lines if owner is None or (line["owner"] or "") == owner]
     summary = Summary()
     for line in shown:
@@ -102,9 +121,15 @@ def board(request: Request, sort: str = "risk", order: str = "", owner: str | No
         sort=sort,
         order=order,
         owner=owner,
+        since=since,
+        reviews=[
+            name for name in files.listing(shared.folder, suffixes=REVIEW_SUFFIXES) if _is_review(shared.folder / name)
+        ],
         sorts=list(SORT_KEYS),
         steps=STEPS,
-        link=lambda **changes: board_link({"sort": sort, "order": order, "owner": owner, **changes}),
+        link=lambda **changes: board_link(
+            {"sort": sort, "order": order, "owner": owner, "since": since or None, **changes}
+        ),
         flip=lambda key: "asc" if key == sort and order == "desc" else "desc" if key == sort else DEFAULT_ORDER[key],
     )
 
@@ -114,11 +139,36 @@ def board_link(query: dict[str, str | None]) -> str:
     return "/board?" + urlencode({key: value for key, value in query.items() if value is not None})
 
 
+def earlier_review(folder: Path, name: str) -> dict[str, dict[str, Any]]:
+    """The deals of the review file ``name`` inside ``folder``, by file; 400 saying why for a
+    name outside it, a missing file or one that is not a review."""
+    try:
+        path = files.existing(folder, name, suffixes=REVIEW_SUFFIXES)
+        return pipeline.previous_review(yamlsource.read_text(str(path), regular=True))
+    except files.RefusedError as err:
+        raise HTTPException(400, f"since: {err}") from None
+    except InputError as err:
+        raise HTTPException(400, f"since: {name}: {err.problems[0].message}") from None
+    except ValueError as err:
+        raise HTTPException(400, f"since: {name}: {err}") from None
+
+
+def _is_review(path: Path) -> bool:
+    """Whether a JSON file in the folder starts as a review does (its deals are advice documents)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return '"schema": "dealcoach.' in handle.read(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def review_folder(shared: Site, lang: str) -> tuple[list[dict[str, Any]], list[Invalid]]:
     """The review line of every valid deal file in the folder, and the files with problems."""
     lines, invalid = [], []
     for name in files.listing(shared.folder):
         path = shared.folder / name
+        if _is_review(path):  # an earlier review kept beside the deals, for ?since=
+            continue
         try:
             document = _document(path, name)
         except InputError as err:

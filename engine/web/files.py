@@ -41,11 +41,11 @@ def resolve(folder: Path, name: str, *, suffixes: tuple[str, ...] = SUFFIXES) ->
     return path
 
 
-def existing(folder: Path, name: str) -> Path:
-    """An existing regular deal file inside ``folder``."""
-    path = resolve(folder, name)
+def existing(folder: Path, name: str, *, suffixes: tuple[str, ...] = SUFFIXES) -> Path:
+    """An existing regular file inside ``folder``: a deal file unless ``suffixes`` say otherwise."""
+    path = resolve(folder, name, suffixes=suffixes)
     if not path.is_file():
-        raise RefusedError(f"{name!r}: no such deal file in the served folder")
+        raise RefusedError(f"{name!r}: no such {'deal ' if suffixes == SUFFIXES else ''}file in the served folder")
     return path
 
 
@@ -76,8 +76,9 @@ def write(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def listing(folder: Path) -> list[str]:
-    """The deal files in ``folder`` and below (hidden folders and links out left out), sorted."""
+def listing(folder: Path, *, suffixes: tuple[str, ...] = SUFFIXES) -> list[str]:
+    """The deal files (or files ending in ``suffixes``) in ``folder`` and below (hidden folders and
+    links out left out), sorted."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -86,7 +87,7 @@ def listing(folder: Path) -> list[str]:
             if name.endswith(EXPECT_SUFFIX):  # a bundled deal's expectations, beside it; not a deal
                 continue
             try:
-                existing(folder, relative)
+                existing(folder, relative, suffixes=suffixes)
             except RefusedError:
                 continue
             found.append(relative)
