@@ -216,3 +216,8 @@ def test_the_boards_links_keep_the_review_compared_with(history):
 def test_a_since_that_is_not_a_review_in_the_folder_is_a_400_saying_why(history, since, message):
     response = history.get("/board", params={"since": since})
     assert response.status_code == 400 and re.search(message, response.text) and "Traceback" not in response.text
+
+
+def test_a_review_kept_in_the_folder_is_not_listed_among_the_deals(history):
+    page = history.get("/").text
+    assert "x.json" in page and "week-1.json" not in page

@@ -123,7 +123,9 @@ def board(
         owner=owner,
         since=since,
         reviews=[
-            name for name in files.listing(shared.folder, suffixes=REVIEW_SUFFIXES) if _is_review(shared.folder / name)
+            name
+            for name in files.listing(shared.folder, suffixes=REVIEW_SUFFIXES)
+            if files.is_review(shared.folder / name)
         ],
         sorts=list(SORT_KEYS),
         steps=STEPS,
@@ -153,22 +155,11 @@ def earlier_review(folder: Path, name: str) -> dict[str, dict[str, Any]]:
         raise HTTPException(400, f"since: {name}: {err}") from None
 
 
-def _is_review(path: Path) -> bool:
-    """Whether a JSON file in the folder starts as a review does (its deals are advice documents)."""
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return '"schema": "dealcoach.' in handle.read(200)
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
 def review_folder(shared: Site, lang: str) -> tuple[list[dict[str, Any]], list[Invalid]]:
     """The review line of every valid deal file in the folder, and the files with problems."""
     lines, invalid = [], []
     for name in files.listing(shared.folder):
         path = shared.folder / name
-        if _is_review(path):  # an earlier review kept beside the deals, for ?since=
-            continue
         try:
             document = _document(path, name)
         except InputError as err:

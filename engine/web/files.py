@@ -76,9 +76,19 @@ def write(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def is_review(path: Path) -> bool:
+    """Whether a JSON file starts as ``review --format json/jsonl`` output does (advice documents):
+    an earlier review kept beside the deals for the board's ``?since=``, not a deal."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return '"schema": "dealcoach.' in handle.read(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def listing(folder: Path, *, suffixes: tuple[str, ...] = SUFFIXES) -> list[str]:
-    """The deal files (or files ending in ``suffixes``) in ``folder`` and below (hidden folders and
-    links out left out), sorted."""
+    """The deal files (or files ending in ``suffixes``) in ``folder`` and below (hidden folders,
+    links out and, among deal files, earlier reviews left out), sorted."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -89,6 +99,8 @@ def listing(folder: Path, *, suffixes: tuple[str, ...] = SUFFIXES) -> list[str]:
             try:
                 existing(folder, relative, suffixes=suffixes)
             except RefusedError:
+                continue
+            if suffixes == SUFFIXES and name.endswith(".json") and is_review(folder / relative):
                 continue
             found.append(relative)
             if len(found) >= MAX_LISTED:
