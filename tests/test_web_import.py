@@ -61,3 +61,10 @@ def test_a_day_that_is_not_a_date_is_refused(client):
 def test_the_import_form_lists_every_export_file(client):
     page = client.get("/deals/import").text
     assert page.count('type="file"') == 7 and 'enctype="multipart/form-data"' in page
+
+
+def test_an_imported_deal_opens_in_the_editor_with_its_advice_and_is_on_the_board(client):
+    upload(client)
+    editor = client.get("/deals/edit", params={"file": "imported/1.yaml", "lang": "en"})
+    assert editor.status_code == 200 and 'value="HS deal"' in editor.text and 'id="health-score"' in editor.text
+    assert 'data-file="imported/1.yaml"' in client.get("/board").text
