@@ -255,8 +255,8 @@ def test_an_earlier_choice_changes_which_later_move_is_right(builtin):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_question_about_people_explains_the_cues_that_give_the_answer(lang, builtin, examiner):
-    for d in _bundled(builtin):
+def test_every_question_about_people_explains_the_cues_that_give_the_answer(lang, examiner, every_drill):
+    for d in every_drill:
         for step in (s for s in d.scenario.steps if s.kind == "identify"):
             assert step.cues is not None, f"{d.name}: {step.id} has no cues"
             right = examiner.expected(step, d.deal, examiner.advisor.run(d.deal, keep_facts=True))

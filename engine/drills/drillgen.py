@@ -21,8 +21,10 @@ from jinja2 import TemplateError
 
 from dealcoach.engine.advising import advice as advice_mod
 from dealcoach.engine.advising.whynot import WhyNot
-from dealcoach.engine.deals.deal import Deal
+from dealcoach.engine.deals.deal import Deal, Stakeholder
+from dealcoach.engine.deals.vocabulary import Lang
 from dealcoach.engine.drills.drill import LENGTH_SPREAD, Drill, Option, Scenario, Step, Text
+from dealcoach.engine.drills.situation import weight
 from dealcoach.engine.matching.runner import Advisor, Outcome
 from dealcoach.engine.playbook.kb import KnowledgeBase
 from dealcoach.engine.playbook.rulelang import Rule
@@ -68,7 +70,7 @@ def from_deal(deal: Deal, kb: KnowledgeBase, name: str) -> Drill:
     rng = random.Random(deal.name)
     outcome = Advisor(kb).run(deal, keep_facts=True)
     given = {lang: advice_mod.build(outcome, kb, lang) for lang in ("zh", "en")}
-    steps = _identify_steps(deal) + _move_steps(given, outcome, deal, kb, rng) + _diagnose_step(outcome, kb, rng)
+    steps = _identify_steps(deal, kb) + _move_steps(given, outcome, deal, kb, rng) + _diagnose_step(outcome, kb, rng)
     if not steps:
         raise InputError(
             [
@@ -108,7 +110,7 @@ def _people(deal: Deal, lang: str) -> str:
     return f"The people on the customer's side: {named}. "
 
 
-def _identify_steps(deal: Deal) -> list[Step]:
+def _identify_steps(deal: Deal, kb: KnowledgeBase) -> list[Step]:
     steps = []
     for role in CUTE:
         if any(role in p.roles for p in deal.stakeholders) and len(deal.stakeholders) > 1:
@@ -125,10 +127,26 @@ def _identify_steps(deal: Deal) -> list[Step]:
                     ask="role",
                     role=role,
                     prompt=Text(zh=f"在这单里，谁是{label[0]}？", en=f"In this deal, who is the {label[1]}?"),
+                    cues=_role_cues([p for p in deal.stakeholders if role in p.roles], kb),
                     concepts=["R5"],
                 )
             )
     return steps[:2]
+
+
+def _role_cues(people: list[Stakeholder], kb: KnowledgeBase) -> Text:
+    """The people who play the role as the briefing shows them (name and title), with their weight
+    in the decision and their attitude to us when known: the cues a trainee could have gone by."""
+
+    def told(person: Stakeholder, lang: Lang) -> str:
+        title = (f"（{person.title}）" if lang == "zh" else f" ({person.title})") if person.title else ""
+        said = [weight(person, [], lang, numbered=False)]
+        if person.attitude != "unknown":
+            attitude = kb.vocabulary.label("attitude", person.attitude, lang)
+            said.append(f"态度{attitude}" if lang == "zh" else f"attitude {attitude}")
+        return f"{person.name}{title}{'' if lang == 'zh' else ' '}" + ("，" if lang == "zh" else ", ").join(said)
+
+    return Text(zh="；".join(told(p, "zh") for p in people) + "。", en="; ".join(told(p, "en") for p in people) + ".")
 
 
 def _move_steps(
