@@ -98,3 +98,20 @@ def test_options_of_a_step_are_different_moves(path, made):
         for lang in ("zh", "en"):
             texts = [o.text(lang) for o in step.options]
             assert len(set(texts)) == len(texts), (step.id, lang)
+
+
+def sized(rule: str, width: int, *, good: bool = False) -> drill.Option:
+    """An option whose text is ``width`` columns in both languages."""
+    return drill.Option(id="x", good=good, rule=rule, text=drill.Text(zh="字" * (width // 2), en="w" * width))
+
+
+def test_wrong_options_about_as_long_as_the_right_one_come_before_earlier_ones_that_are_not():
+    good = sized("right", 100, good=True)
+    candidates = [sized("short", 20), sized("close-longer", 110), sized("close-shorter", 90), sized("close", 95)]
+    assert [o.rule for o in drillgen._balanced(good, candidates)] == ["right", "close-longer", "close-shorter"]
+
+
+def test_when_too_few_wrong_options_are_about_as_long_the_nearest_in_length_make_up_the_rest():
+    good = sized("right", 100, good=True)
+    candidates = [sized("tiny", 20), None, sized("same-text", 100), sized("long", 200), sized("close", 120)]
+    assert [o.rule for o in drillgen._balanced(good, candidates)] == ["right", "close", "long"]

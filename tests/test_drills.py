@@ -15,8 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
-from dealcoach.engine.drills import drill, storage
+from dealcoach.engine.deals import deal as deal_mod
+from dealcoach.engine.drills import drill, drillgen, storage
 from dealcoach.engine.drills.drillsession import Play, attempt_seed, practice, shuffled
+from dealcoach.engine.playbook import kb as kb_mod
 from dealcoach.engine.problems import InputError
 from dealcoach.engine.render.templating import display_width, wrap
 from tests.conftest import ROOT, SCENARIOS
@@ -253,9 +255,9 @@ def test_an_earlier_choice_changes_which_later_move_is_right(builtin):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_question_about_a_person_explains_the_cues_that_give_the_answer(lang, builtin, examiner):
-    for d in _bundled(builtin):
-        for step in (s for s in d.scenario.steps if s.kind == "identify" and s.ask != "role"):
+def test_every_question_about_people_explains_the_cues_that_give_the_answer(lang, examiner, every_drill):
+    for d in every_drill:
+        for step in (s for s in d.scenario.steps if s.kind == "identify"):
             assert step.cues is not None, f"{d.name}: {step.id} has no cues"
             right = examiner.expected(step, d.deal, examiner.advisor.run(d.deal, keep_facts=True))
             labels = dict(examiner.choices(step, d.deal, lang))
@@ -407,11 +409,20 @@ def chance(play: Play) -> tuple[float, float]:
     return mean, sum((x - mean) ** 2 for x in scores) / len(scores)
 
 
+@pytest.fixture(scope="module")
+def every_drill(builtin) -> list[drill.Drill]:
+    """The authored drills and the drills made from every example deal: the ones a trainee can run."""
+    made = [
+        drillgen.from_deal(deal_mod.load(str(path), builtin.vocabulary), builtin, path.stem)
+        for path in kb_mod.example_deals()
+    ]
+    return _bundled(builtin) + made
+
+
 @pytest.mark.parametrize("number", [1, 2, 3])
-def test_answering_the_same_number_everywhere_scores_no_better_than_chance(number, builtin, examiner):
+def test_answering_the_same_number_everywhere_scores_no_better_than_chance(number, builtin, examiner, every_drill):
     scored = expected = variance = 0.0
-    for path in DRILLS:
-        loaded = drill.load(path, builtin)
+    for loaded in every_drill:
         play = Play.begin(builtin, loaded, "en", examiner, seed=attempt_seed("trainee", loaded.name, 0))
         while not play.finished:
             mean, spread = chance(play)
@@ -422,12 +433,17 @@ def test_answering_the_same_number_everywhere_scores_no_better_than_chance(numbe
     assert scored <= expected + 2 * variance**0.5, (scored, expected)
 
 
+@pytest.mark.parametrize("pick", [max, min], ids=["longest", "shortest"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_picking_the_longest_option_finds_the_good_move_no_more_often_than_chance(lang, builtin):
-    steps = [s for d in _bundled(builtin) for s in d.scenario.steps if s.kind in ("move", "negotiate")]
-    longest = [max(s.options, key=lambda o: drill.display_width(o.text(lang))) for s in steps]
+@pytest.mark.parametrize("made", [False, True], ids=["authored", "from-deal"])
+def test_picking_the_longest_or_shortest_option_finds_the_good_move_no_more_often_than_chance(
+    made, lang, pick, every_drill
+):
+    drills = [d for d in every_drill if d.name.startswith("deal:") == made]
+    steps = [s for d in drills for s in d.scenario.steps if s.kind in ("move", "negotiate")]
+    picked = [pick(s.options, key=lambda o: drill.display_width(o.text(lang))) for s in steps]
     chance = sum(sum(o.good for o in s.options) / len(s.options) for s in steps)
-    assert sum(o.good for o in longest) <= chance + 2 * (chance * (1 - chance / len(steps))) ** 0.5
+    assert sum(o.good for o in picked) <= chance + 2 * (chance * (1 - chance / len(steps))) ** 0.5
 
 
 def test_each_attempt_shows_the_choices_in_a_new_order_and_a_resume_keeps_it(tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
@@ -20,13 +21,15 @@ from jinja2 import TemplateError
 
 from dealcoach.engine.advising import advice as advice_mod
 from dealcoach.engine.advising.whynot import WhyNot
-from dealcoach.engine.deals.deal import Deal
-from dealcoach.engine.drills.drill import Drill, Option, Scenario, Step, Text
+from dealcoach.engine.deals.deal import Deal, Stakeholder
+from dealcoach.engine.deals.vocabulary import Lang
+from dealcoach.engine.drills.drill import LENGTH_SPREAD, Drill, Option, Scenario, Step, Text
+from dealcoach.engine.drills.situation import weight
 from dealcoach.engine.matching.runner import Advisor, Outcome
 from dealcoach.engine.playbook.kb import KnowledgeBase
 from dealcoach.engine.playbook.rulelang import Rule
 from dealcoach.engine.problems import InputError, Problem
-from dealcoach.engine.render.templating import tidy
+from dealcoach.engine.render.templating import display_width, tidy
 
 CUTE = ("economic_buyer", "coach", "technical_gatekeeper", "user")
 MOVE_STEPS = 3
@@ -67,7 +70,7 @@ def from_deal(deal: Deal, kb: KnowledgeBase, name: str) -> Drill:
     rng = random.Random(deal.name)
     outcome = Advisor(kb).run(deal, keep_facts=True)
     given = {lang: advice_mod.build(outcome, kb, lang) for lang in ("zh", "en")}
-    steps = _identify_steps(deal) + _move_steps(given, outcome, deal, kb, rng) + _diagnose_step(outcome, kb, rng)
+    steps = _identify_steps(deal, kb) + _move_steps(given, outcome, deal, kb, rng) + _diagnose_step(outcome, kb, rng)
     if not steps:
         raise InputError(
             [
@@ -107,7 +110,7 @@ def _people(deal: Deal, lang: str) -> str:
     return f"The people on the customer's side: {named}. "
 
 
-def _identify_steps(deal: Deal) -> list[Step]:
+def _identify_steps(deal: Deal, kb: KnowledgeBase) -> list[Step]:
     steps = []
     for role in CUTE:
         if any(role in p.roles for p in deal.stakeholders) and len(deal.stakeholders) > 1:
@@ -124,10 +127,26 @@ def _identify_steps(deal: Deal) -> list[Step]:
                     ask="role",
                     role=role,
                     prompt=Text(zh=f"在这单里，谁是{label[0]}？", en=f"In this deal, who is the {label[1]}?"),
+                    cues=_role_cues([p for p in deal.stakeholders if role in p.roles], kb),
                     concepts=["R5"],
                 )
             )
     return steps[:2]
+
+
+def _role_cues(people: list[Stakeholder], kb: KnowledgeBase) -> Text:
+    """The people who play the role as the briefing shows them (name and title), with their weight
+    in the decision and their attitude to us when known: the cues a trainee could have gone by."""
+
+    def told(person: Stakeholder, lang: Lang) -> str:
+        title = (f"（{person.title}）" if lang == "zh" else f" ({person.title})") if person.title else ""
+        said = [weight(person, [], lang, numbered=False)]
+        if person.attitude != "unknown":
+            attitude = kb.vocabulary.label("attitude", person.attitude, lang)
+            said.append(f"态度{attitude}" if lang == "zh" else f"attitude {attitude}")
+        return f"{person.name}{title}{'' if lang == 'zh' else ' '}" + ("，" if lang == "zh" else ", ").join(said)
+
+    return Text(zh="；".join(told(p, "zh") for p in people) + "。", en="; ".join(told(p, "en") for p in people) + ".")
 
 
 def _move_steps(
@@ -161,12 +180,7 @@ def _move_steps(
         for candidates in (elsewhere, same, others):
             rng.shuffle(candidates)
         unfired = (_unfired_option(r, kb, whynot, deal) for r in [*same, *others])  # phrased only as needed
-        options = [good]
-        for option in chain(elsewhere, unfired):
-            if len(options) > DISTRACTORS:
-                break
-            if option is not None and option.text not in [o.text for o in options]:
-                options.append(option)
+        options = _balanced(good, chain(elsewhere, unfired))
         if len(options) < 2:
             continue
         rng.shuffle(options)
@@ -185,6 +199,29 @@ def _move_steps(
             )
         )
     return steps
+
+
+def _balanced(good: Option, candidates: Iterable[Option | None]) -> list[Option]:
+    """The right option and up to ``DISTRACTORS`` wrong ones, taken in the order given but only
+    those about as long as the right one in both languages, so that picking the longest (or the
+    shortest) finds the right move no more often than chance. When too few are, the rest are the
+    ones nearest in length: a step with uneven options still beats one with a single option."""
+    close: list[Option] = []
+    spare: list[Option] = []
+    for option in candidates:
+        if len(close) == DISTRACTORS:
+            break
+        if option is None or option.text in [o.text for o in (good, *close, *spare)]:
+            continue
+        (close if _spread(good, option) <= LENGTH_SPREAD else spare).append(option)
+    spare.sort(key=lambda option: _spread(good, option))
+    return [good, *close, *spare][: DISTRACTORS + 1]
+
+
+def _spread(one: Option, other: Option) -> float:
+    """How many times longer the longer of two options is, in the language where they differ most."""
+    widths = [sorted((display_width(one.text(lang)), display_width(other.text(lang)))) for lang in ("zh", "en")]
+    return max(longer / max(shorter, 1) for shorter, longer in widths)
 
 
 def _named(rule: str, given: list[advice_mod.Advice]) -> set[str]:

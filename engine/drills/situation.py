@@ -85,19 +85,20 @@ def _join(parts: list[str], lang: Lang) -> str:
     return ("；" if lang == "zh" else "; ").join(parts)
 
 
-def weight(person: Stakeholder, lines: list[Line], lang: Lang) -> str:
-    """Influence in a rep's words, with the number: the playbook's line decides the words."""
+def weight(person: Stakeholder, lines: list[Line], lang: Lang, *, numbered: bool = True) -> str:
+    """Influence in a rep's words, with the number where the question turns on it (the briefing):
+    the playbook's line decides the words. Feedback tells the words alone, as a coach would."""
     line = next((x for x in lines if x.fact_type == "stakeholder" and x.field == "influence"), None)
     heavy = person.influence >= line.value if line and line.op == "gte" else person.influence >= 4
     if lang == "zh":
         words = "在决策中很有分量" if heavy else ("说话有一定分量" if person.influence == 3 else "在决策中分量不大")
-        return f"{words}（影响力 {person.influence}/5）"
+        return f"{words}（影响力 {person.influence}/5）" if numbered else words
     words = (
         "has real weight in the decision"
         if heavy
         else ("carries some weight" if person.influence == 3 else "carries little weight")
     )
-    return f"{words} (influence {person.influence} of 5)"
+    return f"{words} (influence {person.influence} of 5)" if numbered else words
 
 
 def _person(person: Stakeholder, fields: set[tuple[str, str]], lines: list[Line], kb: KnowledgeBase, lang: Lang) -> str:
