@@ -81,3 +81,22 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
     os.environ["DEALCOACH_CACHE"] = str(tmp_path_factory.mktemp("kbcache"))
     os.environ["DEALCOACH_KB_HOME"] = str(tmp_path_factory.mktemp("no-user-layer") / "kb")
+
+
+SHOTS = Path(__file__).resolve().parent / "screenshots"  # saved by the browser tests (gitignored)
+CHROMIUM = next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium: install Debian's chromium package (.ci/run does)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download), one per test module."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')"
+    )
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()

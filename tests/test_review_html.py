@@ -5,20 +5,14 @@ printable, in both languages with a switch between them. Screenshots go to tests
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from dealcoach.cli import main
+from tests.conftest import NEEDS_CHROMIUM, SHOTS
 
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM = next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium: install Debian's chromium package (.ci/run does)"
-)
+pytestmark = NEEDS_CHROMIUM
 
 HOSTILE = '<img src=x onerror="window.hacked=1">'
 
@@ -46,14 +40,6 @@ def pages(tmp_path_factory):
         assert result.exit_code == 1 and "broken.json" in result.stderr
         made[lang] = out
     return made
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

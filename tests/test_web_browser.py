@@ -10,20 +10,15 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from dealcoach.engine.playbook import kb
+from tests.conftest import NEEDS_CHROMIUM, SHOTS
 from tests.test_web_serve import free_port, wait_for
 
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM = next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium: install Debian's chromium package (.ci/run does)"
-)
+pytestmark = NEEDS_CHROMIUM
 HOSTILE = '<img src=x onerror="window.hacked=1"> "quoted" 😀'
 
 
@@ -50,14 +45,6 @@ def base(folder):
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

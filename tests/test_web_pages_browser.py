@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import uvicorn
 
 from dealcoach.engine.web import server
 from dealcoach.engine.web.app import create_app
+from tests.conftest import NEEDS_CHROMIUM, SHOTS
 
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM = next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium: install Debian's chromium package (.ci/run does)"
-)
+pytestmark = NEEDS_CHROMIUM
 DRILL = "bank-oa-decision-maker"
 
 
@@ -55,14 +49,6 @@ def base_url(builtin, tmp_path_factory):
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
         running.should_exit = True
         thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
